@@ -1,0 +1,71 @@
+"""talkface_ros: an ament_python package (colcon build) that also installs with pip."""
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+PACKAGE = "talkface_ros"
+HERE = Path(__file__).resolve().parent
+
+
+def share_files(folder: str) -> list[tuple[str, list[str]]]:
+    """data_files entries that mirror `folder` under share/talkface_ros/."""
+    entries = []
+    root = HERE / folder
+    for directory in sorted([root, *[p for p in root.rglob("*") if p.is_dir()]]):
+        files = [str(p.relative_to(HERE)) for p in sorted(directory.iterdir()) if p.is_file()]
+        if files:
+            entries.append((f"share/{PACKAGE}/{directory.relative_to(HERE)}", files))
+    return entries
+
+
+# Node executables: `ros2 run talkface_ros <name>` finds them in lib/talkface_ros (setup.cfg).
+NODES = {
+    "audio_capture": "talkface_ros.nodes.audio_capture:main",
+}
+
+setup(
+    name=PACKAGE,
+    version="0.1.0",
+    packages=find_packages(exclude=["test", "test.*", "bench", "bench.*"]),
+    package_data={PACKAGE: ["models/*", "models/**/*"]},
+    data_files=[
+        ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
+        (f"share/{PACKAGE}", ["package.xml"]),
+        *share_files("launch"),
+        *share_files("config"),
+        *share_files("urdf"),
+        *share_files("resource"),
+    ],
+    python_requires=">=3.10",
+    # rclpy and the message packages come from the ROS 2 install (or the PyPI wheels in
+    # requirements-ros-wheels.txt on machines without one): never from install_requires.
+    install_requires=[
+        "numpy>=1.21",
+        "scipy>=1.8",
+        "pyyaml>=5.4",
+        "safetensors>=0.4",
+        "onnxruntime>=1.16",
+        "sounddevice>=0.4.6",
+        "soundfile>=0.12",
+        "pyserial>=3.5",
+        "tqdm>=4.60",
+    ],
+    extras_require={
+        "train": ["torch>=2.1", "onnx>=1.15"],
+        "sim": ["mujoco>=3.1"],
+        "dynamixel": ["dynamixel-sdk>=3.7"],
+        "test": ["pytest>=7", "hypothesis>=6"],
+    },
+    zip_safe=False,
+    maintainer="talkface_ros developers",
+    maintainer_email="dev@talkface.invalid",
+    description="Speech-driven robot face for ROS 2",
+    license="Apache-2.0",
+    tests_require=["pytest"],
+    entry_points={
+        "console_scripts": [
+            "talkface = talkface_ros.cli:main",
+            *[f"{name} = {target}" for name, target in NODES.items()],
+        ],
+    },
+)

@@ -1,0 +1,1 @@
+"""talkface_ros.face"""

@@ -1,0 +1,22 @@
+"""Test-wide settings. DDS discovery stays on loopback and each test run gets its own ROS domain, set
+here before anything can import rclpy."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+os.environ.pop("ROS_STATIC_PEERS", None)
+if "TALKFACE_TEST_DOMAIN_ID" not in os.environ:
+    os.environ["TALKFACE_TEST_DOMAIN_ID"] = str(100 + os.getpid() % 100)
+os.environ["ROS_DOMAIN_ID"] = os.environ["TALKFACE_TEST_DOMAIN_ID"]
+os.environ.setdefault("ROS_LOG_DIR", str(Path(__file__).resolve().parent.parent / ".ros" / "log"))
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "colcon: runs against the colcon-installed package in CI")
+    config.addinivalue_line("markers", "ros: needs rclpy and starts ROS processes on loopback")
+    config.addinivalue_line("markers", "slow: takes more than a few seconds")
