@@ -13,7 +13,7 @@ import sys
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "capture": ("talkface_ros.audio.capture_cli", "capture audio (microphone or WAV) to a WAV file, without ROS"),
-    "devices": ("talkface_ros.audio.capture_cli_devices", "list audio input devices"),
+    "devices": ("talkface_ros.audio.devices_cli", "list audio input devices"),
 }
 
 

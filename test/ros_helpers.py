@@ -27,6 +27,8 @@ def param_args(params: dict[str, Any]) -> list[str]:
     for name, value in params.items():
         if isinstance(value, bool):
             value = "true" if value else "false"
+        elif value == "":
+            value = "''"
         args += ["-p", f"{name}:={value}"]
     return args
 
@@ -63,3 +65,46 @@ def wait_until(predicate: Callable[[], bool], timeout: float, spin: Callable[[],
         if not spin:
             time.sleep(0.02)
     return predicate()
+
+
+class Recorder:
+    """An in-process rclpy node that records messages from one topic (the test's own process, so
+    messages cross a process boundary from the node under test)."""
+
+    def __init__(self, msg_type, topic: str, qos=None, name: str = "test_recorder") -> None:
+        import rclpy
+        from rclpy.executors import SingleThreadedExecutor
+
+        from talkface_ros.nodes.common import sensor_qos
+
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node(name, context=self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self.messages: list = []
+        self.receive_times: list[float] = []
+        self.subscription = self.node.create_subscription(msg_type, topic, self._on_message, qos or sensor_qos(1000))
+
+    def _on_message(self, msg) -> None:
+        self.messages.append(msg)
+        self.receive_times.append(time.monotonic())
+
+    def spin(self, seconds: float = 0.05) -> None:
+        self.executor.spin_once(timeout_sec=seconds)
+
+    def spin_until(self, predicate: Callable[[], bool], timeout: float) -> bool:
+        return wait_until(predicate, timeout, spin=self.spin)
+
+    def close(self) -> None:
+        import rclpy
+
+        self.executor.shutdown()
+        self.node.destroy_node()
+        rclpy.shutdown(context=self.context)
+
+    def __enter__(self) -> "Recorder":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -8,6 +8,7 @@ from typing import Any, Callable, Sequence
 import rclpy
 import rclpy.executors
 import rclpy.logging
+from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, qos_profile_sensor_data
@@ -56,7 +57,10 @@ def declare_parameters(node: Node, specs: Sequence[ParamSpec]) -> dict[str, Any]
                 descriptor.floating_point_range = [
                     FloatingPointRange(from_value=float(spec.min), to_value=float(spec.max), step=0.0)
                 ]
-        node.declare_parameter(spec.name, spec.default, descriptor)
+        try:
+            node.declare_parameter(spec.name, spec.default, descriptor)
+        except (InvalidParameterValueException, InvalidParameterTypeException) as error:
+            raise StartupError(f"invalid parameter {spec.name}: {error}") from None
     values = {spec.name: node.get_parameter(spec.name).value for spec in specs}
     for spec in specs:
         reason = spec.check(values[spec.name])
@@ -96,7 +100,8 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None) -> in
         node = make_node()
         executor = rclpy.executors.SingleThreadedExecutor()
         executor.add_node(node)
-        while rclpy.ok():
+        # A node sets `finished = True` when its work is done (e.g. the end of a WAV file).
+        while rclpy.ok() and not getattr(node, "finished", False):
             executor.spin_once(timeout_sec=0.1)
     except StartupError as error:
         rclpy.logging.get_logger("talkface").error(str(error))

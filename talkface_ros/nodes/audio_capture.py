@@ -1,0 +1,151 @@
+"""audio_capture: publishes mono int16 PCM chunks (std_msgs/Int16MultiArray) on `audio/pcm` from a
+microphone (sounddevice/PortAudio) or a WAV file."""
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+import rclpy
+from rclpy.node import Node
+from std_msgs.msg import Int16MultiArray
+
+from talkface_ros.audio.microphone import AudioDeviceError, MicrophoneConfig, MicrophoneSource
+from talkface_ros.audio.wav import AudioFileError, WavSource, WavSourceConfig
+from talkface_ros.nodes.common import ParamSpec, StartupError, declare_parameters, run_node, sensor_qos
+from talkface_ros.nodes.diagnostics import DiagnosticsPublisher
+from talkface_ros.nodes.messages import pcm_to_msg
+
+PARAMETERS = (
+    ParamSpec("source", "microphone", "where audio comes from", choices=("microphone", "wav")),
+    ParamSpec("wav_path", "", "WAV (or any libsndfile format) to play when source=wav"),
+    ParamSpec("realtime", True, "wav: pace chunks at the audio rate (false: as fast as possible)"),
+    ParamSpec("loop", False, "wav: start again at the end"),
+    ParamSpec("exit_at_end", True, "wav without loop: shut the node down after the last chunk"),
+    ParamSpec("wait_for_subscriber_s", 5.0, "wav: wait up to this long for a subscriber before the first chunk, "
+              "so nothing is lost at start-up", min=0.0, max=120.0),
+    ParamSpec("device", "", "microphone: input device index, name or unique name substring ('' = default)"),
+    ParamSpec("native_rate", 0, "microphone: capture rate in Hz (0 = the device's default)", min=0, max=384000),
+    ParamSpec("channels", 1, "microphone: channels captured and averaged to mono", min=1, max=32),
+    ParamSpec("blocksize_ms", 10.0, "microphone: PortAudio callback period in ms", min=2.0, max=100.0),
+    ParamSpec("chunk_ms", 10.0, "length of each published chunk in ms", min=5.0, max=40.0),
+    ParamSpec("sample_rate", 16000, "sample rate of the published PCM in Hz", min=8000, max=48000),
+    ParamSpec("qos_depth", 50, "publisher queue depth", min=1, max=1000),
+    ParamSpec("stats_period_s", 5.0, "how often capture statistics go to /diagnostics and the log", min=0.5, max=3600.0),
+)
+
+
+class AudioCaptureNode(Node):
+    def __init__(self) -> None:
+        super().__init__("audio_capture")
+        self.params = declare_parameters(self, PARAMETERS)
+        p = self.params
+        self.chunk_samples = int(round(p["sample_rate"] * p["chunk_ms"] / 1000.0))
+        self.publisher = self.create_publisher(Int16MultiArray, "audio/pcm", sensor_qos(p["qos_depth"]))
+        self.finished = False
+        self._stop = threading.Event()
+        self.published_chunks = 0
+        self.wav: WavSource | None = None
+        self.mic: MicrophoneSource | None = None
+        try:
+            if p["source"] == "wav":
+                if not p["wav_path"]:
+                    raise StartupError("source is 'wav' but wav_path is empty")
+                self.wav = WavSource(WavSourceConfig(p["wav_path"], self.chunk_samples, p["sample_rate"],
+                                                     p["realtime"], p["loop"]))
+                self.get_logger().info(f"playing {p['wav_path']} ({self.wav.duration_s:.2f} s) in "
+                                       f"{p['chunk_ms']:g} ms chunks, realtime={p['realtime']} loop={p['loop']}")
+            else:
+                self.mic = MicrophoneSource(MicrophoneConfig(
+                    device=p["device"] or None, native_rate=p["native_rate"], channels=p["channels"],
+                    blocksize_ms=p["blocksize_ms"], chunk_samples=self.chunk_samples, sample_rate=p["sample_rate"]))
+        except (AudioFileError, AudioDeviceError) as error:
+            raise StartupError(str(error)) from None
+        self.diagnostics = DiagnosticsPublisher(self, "audio_capture")
+        self.create_timer(p["stats_period_s"], self._report)
+        self._worker = threading.Thread(target=self._run_wav if self.wav else self._run_microphone, daemon=True)
+        if self.mic:
+            try:
+                self.mic.start()
+            except AudioDeviceError as error:
+                raise StartupError(str(error)) from None
+        self._worker.start()
+
+    def _publish(self, chunk) -> None:
+        try:
+            self.publisher.publish(pcm_to_msg(chunk))
+        except Exception as error:  # the context went away under us during shutdown
+            if self.context.ok():
+                self.get_logger().error(f"publishing audio failed: {error}")
+            self._stop.set()
+            return
+        self.published_chunks += 1
+
+    def _run_wav(self) -> None:
+        deadline = time.monotonic() + self.params["wait_for_subscriber_s"]
+        while self.publisher.get_subscription_count() == 0 and time.monotonic() < deadline and not self._stop.is_set():
+            time.sleep(0.01)
+        if self.publisher.get_subscription_count() == 0 and self.params["wait_for_subscriber_s"] > 0:
+            self.get_logger().warning("no subscriber on audio/pcm yet; publishing anyway")
+        for chunk in self.wav.chunks():
+            self._publish(chunk)
+            if self._stop.is_set():
+                return
+        self.get_logger().info(f"end of {self.params['wav_path']}: {self.published_chunks} chunks published")
+        if self.params["exit_at_end"]:
+            time.sleep(0.2)  # let the last best-effort samples leave before the process exits
+            self.finished = True
+
+    def _run_microphone(self) -> None:
+        backoff = 0.5
+        while not self._stop.is_set():
+            try:
+                chunk = self.mic.read(timeout=0.2)
+                backoff = 0.5
+            except AudioDeviceError as error:
+                self.get_logger().error(f"{error}; reopening in {backoff:.1f} s")
+                self.mic.stop()
+                if self._stop.wait(backoff):
+                    return
+                backoff = min(backoff * 2, 5.0)
+                try:
+                    self.mic.start()
+                except AudioDeviceError as reopen_error:
+                    self.get_logger().error(str(reopen_error))
+                continue
+            if chunk is not None and not self._stop.is_set():
+                self._publish(chunk)
+
+    def stats(self) -> dict[str, float]:
+        values = {"published_chunks": self.published_chunks}
+        if self.mic:
+            s = self.mic.stats
+            values.update(xruns=s.xruns, dropped_blocks=s.dropped_blocks, device_errors=s.device_errors)
+        if self.wav:
+            values.update(late_chunks=self.wav.late_chunks)
+        return values
+
+    def _report(self) -> None:
+        values = self.stats()
+        problems = values.get("xruns", 0) + values.get("dropped_blocks", 0) + values.get("device_errors", 0) \
+            + values.get("late_chunks", 0)
+        self.diagnostics.publish(values, warn=problems > 0, message="xruns/dropped/late chunks" if problems else "ok")
+        if problems:
+            self.get_logger().warning(f"capture problems: {values}")
+
+    def close(self) -> None:
+        self._stop.set()
+        if self.wav:
+            self.wav.stop()
+        if self.mic:
+            self.mic.stop()
+        if self._worker.is_alive():
+            self._worker.join(timeout=2.0)
+
+
+def main(args: list[str] | None = None) -> int:
+    return run_node(AudioCaptureNode, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""The package is a real ROS 2 ament_python package, wherever it was installed from (also run by colcon test)."""
+import ast
+import importlib
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from talkface_ros.paths import share_dir
+
+pytestmark = pytest.mark.colcon
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_package_xml_is_format_3_ament_python():
+    root = ET.parse(ROOT / "package.xml").getroot()
+    assert root.get("format") == "3"
+    assert root.findtext("name") == "talkface_ros"
+    assert root.find("export/build_type").text == "ament_python"
+    depends = {e.text for e in root.iter("exec_depend")}
+    assert {"rclpy", "std_msgs", "sensor_msgs", "std_srvs"} <= depends
+
+
+def test_share_dir_holds_package_data():
+    share = share_dir()
+    for name in ("package.xml", "config", "launch"):
+        assert (share / name).exists(), share / name
+    assert (share / "config" / "audio_capture.yaml").is_file()
+
+
+def node_entry_points() -> dict[str, str]:
+    tree = ast.parse((ROOT / "setup.py").read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "NODES":
+            return ast.literal_eval(node.value)
+    raise AssertionError("setup.py has no NODES table")
+
+
+def test_every_node_executable_has_a_main():
+    pytest.importorskip("rclpy")
+    entries = node_entry_points()
+    assert "audio_capture" in entries
+    for name, target in entries.items():
+        module_name, function = target.split(":")
+        module = importlib.import_module(module_name)
+        assert callable(getattr(module, function)), name
+
+
+def test_rclpy_only_under_nodes():
+    offenders = []
+    for path in (ROOT / "talkface_ros").rglob("*.py"):
+        if "nodes" in path.relative_to(ROOT / "talkface_ros").parts:
+            continue
+        for line in path.read_text().splitlines():
+            if line.strip().startswith(("import rclpy", "from rclpy")):
+                offenders.append(str(path))
+    assert not offenders
+
+
+def test_launch_files_parse():
+    for launch_file in (ROOT / "launch").glob("*.launch.py"):
+        tree = ast.parse(launch_file.read_text())
+        names = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+        assert "generate_launch_description" in names, launch_file
