@@ -9,8 +9,10 @@ HERE = Path(__file__).resolve().parent
 
 def share_files(folder: str) -> list[tuple[str, list[str]]]:
     """data_files entries that mirror `folder` under share/talkface_ros/."""
-    entries = []
+    entries: list[tuple[str, list[str]]] = []
     root = HERE / folder
+    if not root.is_dir():
+        return entries
     for directory in sorted([root, *[p for p in root.rglob("*") if p.is_dir()]]):
         files = [str(p.relative_to(HERE)) for p in sorted(directory.iterdir()) if p.is_file()]
         if files:
