@@ -72,3 +72,18 @@ assert NUM_BLENDSHAPES == 52 and len(set(FRAME_NAMES)) == FRAME_SIZE
 def pascal_case(name: str) -> str:
     """eyeBlinkLeft -> EyeBlinkLeft (Live Link Face CSV column names)."""
     return name[:1].upper() + name[1:]
+
+
+def sanitize_frames(frames, fallback=None):
+    """Clamp face frames ([..., 55]) to their valid ranges; NaN/Inf entries take `fallback` (or 0).
+    Everything that publishes or writes a frame goes through this."""
+    import numpy as np
+
+    frames = np.array(frames, dtype=np.float32, copy=True)
+    bad = ~np.isfinite(frames)
+    if bad.any():
+        replacement = np.zeros_like(frames) if fallback is None else np.broadcast_to(np.asarray(fallback, np.float32), frames.shape)
+        frames[bad] = replacement[bad]
+    frames[..., :NUM_BLENDSHAPES] = np.clip(frames[..., :NUM_BLENDSHAPES], 0.0, 1.0)
+    frames[..., NUM_BLENDSHAPES:] = np.clip(frames[..., NUM_BLENDSHAPES:], -HEAD_POSE_LIMIT_RAD, HEAD_POSE_LIMIT_RAD)
+    return frames
