@@ -63,7 +63,6 @@ setup(
     maintainer_email="dev@talkface.invalid",
     description="Speech-driven robot face for ROS 2",
     license="Apache-2.0",
-    tests_require=["pytest"],
     entry_points={
         "console_scripts": [
             "talkface = talkface_ros.cli:main",
