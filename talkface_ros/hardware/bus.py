@@ -169,9 +169,11 @@ class SerialServoBus(ServoBus):
 
     def _disconnect_errors(self) -> tuple[type[BaseException], ...]:
         """Exceptions that mean the port is gone."""
+        import termios
+
         import serial
 
-        return (OSError, serial.SerialException)
+        return (OSError, termios.error, serial.SerialException)
 
     # -- public API ----------------------------------------------------------------------------------------------
     @property
