@@ -110,7 +110,7 @@ class PtyEmulator(ABC):
     def inject_garbage(self, data: bytes) -> None:
         with self._lock:
             if self._master is not None:
-                self._write(data)
+                self._send_to_client(data)
                 self.stats.garbage_sent += len(data)
 
     def drop_replies(self, count: int) -> None:
@@ -137,7 +137,7 @@ class PtyEmulator(ABC):
             self.stats.replies_truncated += 1
             data = data[:1]
         self.stats.replies += 1
-        self._write(data)
+        self._send_to_client(data)
 
     # -- internals ---------------------------------------------------------------------------------------------------
     def _plug(self) -> None:
@@ -165,7 +165,7 @@ class PtyEmulator(ABC):
         self._master = self._slave = None
         self._device_path = None
 
-    def _write(self, data: bytes) -> None:
+    def _send_to_client(self, data: bytes) -> None:
         assert self._master is not None
         view = memoryview(data)
         deadline = time.monotonic() + 0.5
