@@ -14,6 +14,7 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "capture": ("talkface_ros.audio.capture_cli", "capture audio (microphone or WAV) to a WAV file, without ROS"),
     "devices": ("talkface_ros.audio.devices_cli", "list audio input devices"),
+    "bringup": ("talkface_ros.nodes.bringup", "start the node graph here, without ros2 launch"),
 }
 
 

@@ -1,0 +1,166 @@
+"""`talkface bringup`: start the node graph as separate processes, for machines without `ros2 launch`.
+
+The same graph description as the launch files (talkface_ros.nodes.graph), the same config files and
+parameters. Ctrl-C (or --duration, or the end of the WAV in the file profile) stops every node with SIGINT."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from talkface_ros.nodes.graph import HARDWARE_TYPES, PROFILES, GraphOptions, NodeSpec, build_graph
+from talkface_ros.paths import config_path
+
+
+def _ros_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value == "":
+        return "''"
+    return str(value)
+
+
+def node_command(spec: NodeSpec, namespace: str = "") -> list[str]:
+    command = [sys.executable, "-m", f"talkface_ros.nodes.{spec.executable}", "--ros-args", "-r", f"__node:={spec.name}"]
+    if namespace:
+        command += ["-r", f"__ns:={namespace if namespace.startswith('/') else '/' + namespace}"]
+    for name in spec.param_files:
+        path = config_path(name)
+        if path.is_file():
+            command += ["--params-file", str(path)]
+    for key, value in spec.parameters.items():
+        command += ["-p", f"{key}:={_ros_value(value)}"]
+    for source, target in spec.remappings.items():
+        command += ["-r", f"{source}:={target}"]
+    return command
+
+
+def bringup_environment() -> dict[str, str]:
+    """Keep discovery on this machine unless the user chose otherwise."""
+    env = dict(os.environ)
+    env.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+    env.setdefault("ROS_DOMAIN_ID", "42")
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+class Graph:
+    """The running processes of a graph; a context manager that always stops them."""
+
+    def __init__(self, specs: list[NodeSpec], namespace: str = "", quiet: bool = False,
+                 extra_env: dict[str, str] | None = None) -> None:
+        self.specs = specs
+        self.namespace = namespace
+        self.quiet = quiet
+        self.env = bringup_environment()
+        self.env.update(extra_env or {})
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.logs: dict[str, list[str]] = {}
+
+    def _pump(self, name: str, process: subprocess.Popen) -> None:
+        for line in process.stdout:
+            self.logs[name].append(line)
+            if not self.quiet:
+                sys.stdout.write(f"[{name}] {line}")
+
+    def start(self) -> "Graph":
+        for spec in self.specs:
+            process = subprocess.Popen(node_command(spec, self.namespace), env=self.env, text=True,
+                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            self.processes[spec.name] = process
+            self.logs[spec.name] = []
+            threading.Thread(target=self._pump, args=(spec.name, process), daemon=True).start()
+        return self
+
+    def failed(self) -> dict[str, int]:
+        """Nodes that exited with an error."""
+        return {name: p.returncode for name, p in self.processes.items() if p.poll() not in (None, 0)}
+
+    def stop(self, timeout: float = 10.0) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + timeout
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def __enter__(self) -> "Graph":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = GraphOptions()
+    parser.add_argument("--profile", choices=PROFILES, default="sim")
+    parser.add_argument("--wav", help="play this file instead of the microphone")
+    parser.add_argument("--loop", action="store_true", help="loop the WAV")
+    parser.add_argument("--device", default="", help="microphone: index, name or unique substring")
+    parser.add_argument("--audio-topic", default=defaults.audio_topic, help="take audio from this topic")
+    parser.add_argument("--emotion", default=defaults.emotion, help="label[:intensity]")
+    parser.add_argument("--model", default="", help="model path ('' = the shipped model)")
+    parser.add_argument("--backend", choices=("onnxruntime", "torch"), default=defaults.backend)
+    parser.add_argument("--lookahead", type=int, default=0, choices=range(4))
+    parser.add_argument("--hardware", choices=HARDWARE_TYPES, default=defaults.hardware)
+    parser.add_argument("--port", default=defaults.port, help="serial port of the servo controller")
+    parser.add_argument("--namespace", default="")
+    parser.add_argument("--record-dir", default="", help="record blendshapes, commands and latency here")
+    parser.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0 = until Ctrl-C)")
+    parser.add_argument("--dry-run", action="store_true", help="print the node commands and exit")
+
+
+def options_from_args(args: argparse.Namespace) -> GraphOptions:
+    return GraphOptions(
+        profile=args.profile, namespace=args.namespace, audio_source="wav" if args.wav else "microphone",
+        wav_path=str(Path(args.wav).resolve()) if args.wav else "", loop=args.loop, device=args.device,
+        audio_topic=args.audio_topic, emotion=args.emotion, model_path=args.model, backend=args.backend,
+        lookahead=args.lookahead, hardware=args.hardware, port=args.port,
+        record_dir=str(Path(args.record_dir).resolve()) if args.record_dir else "",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    options = options_from_args(args)
+    try:
+        specs = build_graph(options)
+    except ValueError as error:
+        print(f"error: {error}")
+        return 2
+    if args.dry_run:
+        for spec in specs:
+            print(" ".join(node_command(spec, options.namespace)))
+        return 0
+    print(f"starting the {options.profile} graph: " + ", ".join(s.name for s in specs)
+          + f" (ROS_DOMAIN_ID={bringup_environment()['ROS_DOMAIN_ID']}); Ctrl-C stops it")
+    started = time.monotonic()
+    with Graph(specs, options.namespace) as graph:
+        try:
+            while True:
+                time.sleep(0.2)
+                if graph.failed():
+                    print(f"error: node(s) exited with an error: {graph.failed()}")
+                    return 1
+                if options.profile == "file" and graph.processes["audio_capture"].poll() == 0:
+                    time.sleep(1.0)  # let the last frames through
+                    break
+                if args.duration and time.monotonic() - started > args.duration:
+                    break
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def describe(options: GraphOptions) -> list[dict[str, Any]]:
+    return [dataclasses.asdict(spec) for spec in build_graph(options)]

@@ -1,0 +1,214 @@
+"""face_inference: audio/pcm -> FaceStreamer (online model) -> face/blendshapes (sensor_msgs/JointState).
+
+header.stamp of each frame is the audio time it reflects: a sample clock anchored to ROS time at the
+first chunk of a stream and re-anchored after a gap or when the audio falls behind the wall clock."""
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from collections import deque
+
+import numpy as np
+from rclpy.node import Node
+from rclpy.time import Duration, Time
+from sensor_msgs.msg import JointState
+from std_msgs.msg import Int16MultiArray, String
+from std_srvs.srv import SetBool, Trigger
+
+from talkface_ros.audio.pcm import MODEL_SAMPLE_RATE, int16_to_float
+from talkface_ros.audio.resample import StreamingResampler
+from talkface_ros.face.arkit import FRAME_NAMES, FRAME_SIZE, sanitize_frames
+from talkface_ros.face.emotion import EmotionRamp, parse_emotion
+from talkface_ros.face.idle import IdleFace
+from talkface_ros.nodes.common import ParamSpec, StartupError, declare_parameters, run_node, sensor_qos
+from talkface_ros.nodes.diagnostics import DiagnosticsPublisher
+from talkface_ros.nodes.messages import msg_to_pcm
+
+PARAMETERS = (
+    ParamSpec("model_path", "", "model folder or .onnx/.safetensors file ('' = the shipped model)"),
+    ParamSpec("backend", "onnxruntime", "inference backend", choices=("onnxruntime", "torch")),
+    ParamSpec("threads", 1, "intra-op threads of the backend", min=1, max=16),
+    ParamSpec("lookahead", 0, "future audio frames (20 ms each) the model may see: latency for accuracy", min=0, max=3),
+    ParamSpec("seed", 0, "noise seed of the one-step diffusion sampler", min=0, max=2**31 - 1),
+    ParamSpec("sample_rate", 16000, "sample rate of the incoming PCM (resampled to 16 kHz if different)", min=8000, max=48000),
+    ParamSpec("emotion", "neutral", "initial emotion, label[:intensity] (face/emotion changes it)"),
+    ParamSpec("emotion_transition_s", 0.2, "time to move from one emotion to another", min=0.0, max=5.0),
+    ParamSpec("idle_timeout_s", 0.5, "no audio for this long ends the stream: state reset, idle face", min=0.05, max=60.0),
+    ParamSpec("idle_animation", True, "publish an idle face (blinks, small head motion) while no audio arrives"),
+    ParamSpec("max_clock_lag_s", 0.2, "re-anchor the sample clock when audio falls this far behind ROS time", min=0.02, max=10.0),
+    ParamSpec("max_chunk_s", 5.0, "chunks longer than this are processed in pieces (warning)", min=0.1, max=60.0),
+    ParamSpec("frame_id", "face", "header.frame_id of the published frames"),
+    ParamSpec("audio_msg_type", "int16_multi_array", "type on audio/pcm", choices=("int16_multi_array", "audio_common")),
+    ParamSpec("stats_period_s", 2.0, "period of /diagnostics reports", min=0.2, max=3600.0),
+)
+
+
+def load_streamer(params: dict):
+    from talkface_ros.model.streamer import FaceStreamer
+
+    try:
+        return FaceStreamer.from_pretrained(params["model_path"] or None, backend=params["backend"],
+                                            threads=params["threads"], lookahead=params["lookahead"],
+                                            seed=params["seed"])
+    except (FileNotFoundError, ValueError, RuntimeError, ImportError) as error:
+        raise StartupError(f"cannot load the model: {error}") from None
+
+
+class FaceInferenceNode(Node):
+    def __init__(self) -> None:
+        super().__init__("face_inference")
+        self.params = p = declare_parameters(self, PARAMETERS)
+        try:
+            initial_emotion = parse_emotion(p["emotion"])
+        except ValueError as error:
+            raise StartupError(f"invalid parameter emotion: {error}") from None
+        self.streamer = load_streamer(p)
+        self.frame_rate = float(self.streamer.frame_rate)
+        self.emotion = EmotionRamp(p["emotion_transition_s"], self.frame_rate, initial_emotion)
+        self._apply_emotion(self.emotion.step())
+        self.idle = IdleFace(self.frame_rate, seed=p["seed"])
+        self.resampler = StreamingResampler(p["sample_rate"], MODEL_SAMPLE_RATE) if p["sample_rate"] != MODEL_SAMPLE_RATE else None
+
+        self.publisher = self.create_publisher(JointState, "face/blendshapes", 10)
+        self._subscribe_audio(p["audio_msg_type"])
+        self.create_subscription(String, "face/emotion", self._on_emotion, 10)
+        self.create_service(SetBool, "~/set_enabled", self._on_set_enabled)
+        self.create_service(Trigger, "~/go_neutral", self._on_go_neutral)
+        self.create_timer(1.0 / self.frame_rate, self._on_tick)
+        self.diagnostics = DiagnosticsPublisher(self, "inference")
+        self.create_timer(p["stats_period_s"], self._report)
+
+        self.enabled = True
+        self.streaming = False
+        self.anchor: Time | None = None      # ROS time of audio sample 0 of this stream
+        self.samples_in = 0                  # 16 kHz samples pushed since the anchor
+        self.last_audio_wall = 0.0
+        self.last_frame = np.zeros(FRAME_SIZE, dtype=np.float32)
+        self.compute_us: deque[float] = deque(maxlen=500)
+        self.counters = {"frames": 0, "idle_frames": 0, "chunks": 0, "bad_chunks": 0, "resets": 0, "reanchors": 0}
+        self.get_logger().info(f"model loaded ({p['backend']}, {p['threads']} thread(s), lookahead {p['lookahead']}); "
+                               f"emotion {initial_emotion.label}:{initial_emotion.intensity:g}")
+
+    # ---- inputs
+    def _subscribe_audio(self, msg_type: str) -> None:
+        if msg_type == "int16_multi_array":
+            self.create_subscription(Int16MultiArray, "audio/pcm", lambda m: self._on_pcm(msg_to_pcm(m)), sensor_qos())
+            return
+        try:
+            from audio_common_msgs.msg import AudioData
+        except ImportError:
+            raise StartupError("audio_msg_type is audio_common but audio_common_msgs is not installed") from None
+        self.create_subscription(AudioData, "audio/pcm",
+                                 lambda m: self._on_pcm(np.frombuffer(bytes(m.data), dtype="<i2")), sensor_qos())
+
+    def _on_emotion(self, msg: String) -> None:
+        try:
+            self.emotion.set_target(parse_emotion(msg.data))
+        except ValueError as error:
+            self.get_logger().warning(f"ignoring face/emotion {msg.data!r}: {error}")
+
+    def _on_set_enabled(self, request: SetBool.Request, response: SetBool.Response) -> SetBool.Response:
+        self.enabled = bool(request.data)
+        if not self.enabled:
+            self._end_stream()
+        response.success, response.message = True, "enabled" if self.enabled else "disabled"
+        return response
+
+    def _on_go_neutral(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        self._end_stream()
+        self.last_frame = np.zeros(FRAME_SIZE, dtype=np.float32)
+        self._publish(self.last_frame, self.get_clock().now())
+        response.success, response.message = True, "neutral"
+        return response
+
+    # ---- the stream
+    def _on_pcm(self, pcm: np.ndarray) -> None:
+        if not self.enabled:
+            return
+        now_wall = time.monotonic()
+        if pcm.size == 0:
+            self.counters["bad_chunks"] += 1
+            return
+        self.counters["chunks"] += 1
+        samples = int16_to_float(pcm)
+        if self.resampler is not None:
+            samples = self.resampler.process(samples)
+        now = self.get_clock().now()
+        chunk_s = len(samples) / MODEL_SAMPLE_RATE
+        if not self.streaming:
+            self.streaming = True
+            self.anchor = now - Duration(seconds=chunk_s)
+            self.samples_in = 0
+        else:
+            audio_end = self.anchor + Duration(seconds=(self.samples_in + len(samples)) / MODEL_SAMPLE_RATE)
+            lag = (now - audio_end).nanoseconds / 1e9
+            if lag > self.params["max_clock_lag_s"]:  # samples were lost upstream: keep stamps honest
+                self.anchor = self.anchor + Duration(seconds=lag)
+                self.counters["reanchors"] += 1
+        self.last_audio_wall = now_wall
+        max_piece = int(self.params["max_chunk_s"] * MODEL_SAMPLE_RATE)
+        if len(samples) > max_piece:
+            self.get_logger().warning(f"audio chunk of {chunk_s:.2f} s; processing it in pieces", throttle_duration_sec=5.0)
+        for start in range(0, len(samples), max_piece):
+            piece = samples[start:start + max_piece]
+            self.samples_in += len(piece)
+            started = time.perf_counter()
+            frames = self.streamer.push(piece)
+            self.compute_us.append((time.perf_counter() - started) * 1e6 / max(1, len(frames)))
+            for frame in frames:
+                self._apply_emotion(self.emotion.step())
+                values = sanitize_frames(frame.values, fallback=self.last_frame)
+                self.last_frame = values
+                self._publish(values, self.anchor + Duration(seconds=float(frame.time_s)))
+                self.counters["frames"] += 1
+
+    def _apply_emotion(self, emotion) -> None:
+        self.streamer.set_emotion(emotion.label, emotion.intensity)
+
+    def _end_stream(self) -> None:
+        if self.streaming:
+            self.streaming = False
+            self.streamer.reset()
+            if self.resampler is not None:
+                self.resampler.reset()
+            self.idle.blend_from(self.last_frame)
+            self.counters["resets"] += 1
+
+    def _on_tick(self) -> None:
+        if self.streaming and time.monotonic() - self.last_audio_wall > self.params["idle_timeout_s"]:
+            self._end_stream()
+        if not self.streaming and self.enabled and self.params["idle_animation"]:
+            self._apply_emotion(self.emotion.step())
+            values = sanitize_frames(self.idle.step())
+            self.last_frame = values
+            self._publish(values, self.get_clock().now())
+            self.counters["idle_frames"] += 1
+
+    def _publish(self, values: np.ndarray, stamp: Time) -> None:
+        msg = JointState()
+        msg.header.stamp = stamp.to_msg()
+        msg.header.frame_id = self.params["frame_id"]
+        msg.name = list(FRAME_NAMES)
+        msg.position = values.astype(float).tolist()
+        self.publisher.publish(msg)
+
+    def _report(self) -> None:
+        values: dict[str, float] = dict(self.counters)
+        if self.compute_us:
+            ordered = sorted(self.compute_us)
+            values["compute_us_per_frame_median"] = statistics.median(ordered)
+            values["compute_us_per_frame_p99"] = ordered[int(0.99 * (len(ordered) - 1))]
+        if self.streaming and self.anchor is not None:
+            audio_end = self.anchor + Duration(seconds=self.samples_in / MODEL_SAMPLE_RATE)
+            values["audio_ahead_of_clock_s"] = (audio_end - self.get_clock().now()).nanoseconds / 1e9
+        values["streaming"] = int(self.streaming)
+        self.diagnostics.publish(values, warn=self.counters["bad_chunks"] > 0, message="streaming" if self.streaming else "idle")
+
+
+def main(args: list[str] | None = None) -> int:
+    return run_node(FaceInferenceNode, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

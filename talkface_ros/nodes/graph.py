@@ -1,0 +1,86 @@
+"""The node graph, described once: the launch files and `talkface bringup` both build from it, so a robot
+running `ros2 launch` and this machine running `talkface bringup` start the same nodes with the same
+parameters and remappings. Pure Python (no rclpy, no launch), so it is importable everywhere."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+PROFILES = ("sim", "hardware", "file")
+HARDWARE_TYPES = ("maestro", "dynamixel", "emulated-maestro", "emulated-dynamixel")
+
+
+@dataclass
+class NodeSpec:
+    """One node: `executable` is both the console script (ros2 run) and the module under talkface_ros.nodes."""
+
+    name: str
+    executable: str
+    param_files: list[str] = field(default_factory=list)   # files under share/talkface_ros/config
+    parameters: dict[str, Any] = field(default_factory=dict)
+    remappings: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class GraphOptions:
+    profile: str = "sim"
+    namespace: str = ""
+    audio_source: str = "microphone"        # microphone | wav
+    wav_path: str = ""
+    loop: bool = False
+    device: str = ""
+    audio_topic: str = "audio/pcm"           # remap to take audio from another stack
+    emotion: str = "neutral"
+    model_path: str = ""
+    backend: str = "onnxruntime"
+    lookahead: int = 0
+    hardware: str = "maestro"
+    port: str = "/dev/ttyACM0"
+    calibration: str = ""                    # self-model calibration ('' = the shipped one)
+    record_dir: str = ""                     # when set, a face_recorder node writes CSV + logs there
+    control_rate: float = 100.0
+
+    def validate(self) -> None:
+        if self.profile not in PROFILES:
+            raise ValueError(f"profile must be one of {PROFILES}, got {self.profile!r}")
+        if self.audio_source not in ("microphone", "wav"):
+            raise ValueError(f"audio_source must be microphone or wav, got {self.audio_source!r}")
+        if self.audio_source == "wav" and not self.wav_path:
+            raise ValueError("audio_source is wav but no wav_path was given")
+        if self.profile == "file" and self.audio_source != "wav":
+            raise ValueError("the file profile needs a WAV file (audio_source wav)")
+        if self.profile == "file" and not self.record_dir:
+            raise ValueError("the file profile needs record_dir for its outputs")
+        if self.hardware not in HARDWARE_TYPES:
+            raise ValueError(f"hardware must be one of {HARDWARE_TYPES}, got {self.hardware!r}")
+
+
+def build_graph(options: GraphOptions) -> list[NodeSpec]:
+    options.validate()
+    audio_remap = {"audio/pcm": options.audio_topic} if options.audio_topic != "audio/pcm" else {}
+    nodes = [
+        NodeSpec("audio_capture", "audio_capture", ["audio_capture.yaml"], {
+            "source": options.audio_source, "wav_path": options.wav_path, "loop": options.loop,
+            "device": options.device,
+            # in a graph, the stream must not end the node: the rest keeps running on the idle face
+            "exit_at_end": options.profile == "file",
+        }, audio_remap),
+        NodeSpec("face_inference", "face_inference", ["face_inference.yaml"], {
+            "model_path": options.model_path, "backend": options.backend, "lookahead": options.lookahead,
+            "emotion": options.emotion,
+        }, audio_remap),
+    ]
+    if options.profile in ("sim", "hardware"):
+        nodes.append(NodeSpec("face_retarget", "face_retarget", ["face_retarget.yaml"], {
+            "calibration_path": options.calibration, "control_rate": options.control_rate,
+        }, {"joint_states": "face/commanded_joint_states"}))
+    if options.profile == "sim":
+        nodes.append(NodeSpec("face_sim", "face_sim", ["face_sim.yaml"], {}))
+    if options.profile == "hardware":
+        bus = options.hardware.replace("emulated-", "")
+        nodes.append(NodeSpec("servo_driver", "servo_driver", ["servo_driver.yaml"], {
+            "bus": bus, "port": options.port, "control_rate": options.control_rate,
+        }))
+    if options.record_dir:
+        nodes.append(NodeSpec("face_recorder", "face_recorder", [], {"output_dir": options.record_dir}))
+    return nodes
