@@ -1,0 +1,206 @@
+"""The ROS-free servo control loop against the emulators: command validation, one transaction per tick,
+unplug/replug with backoff, garbage and timeouts survived, shutdown behaviour, and the hard rule that
+nothing outside the calibrated limits is ever received by the device."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from talkface_ros.hardware.calibration import JointCalibration
+from talkface_ros.hardware.emulator import DynamixelEmulator, MaestroEmulator
+from talkface_ros.hardware.factory import make_bus
+from talkface_ros.hardware.servo_loop import LoopConfig, ServoLoop
+
+CONTROLLER = ["jaw", "eye_dxl", "lip_l", "brow"]
+
+
+def face() -> list[JointCalibration]:
+    return [
+        JointCalibration("jaw", "maestro", 0, "rigid", 0.0, 0.4, 0.05, 3.0, 1200.0, 1900.0),
+        JointCalibration("eye_dxl", "dynamixel", 1, "rigid", -0.5, 0.5, 0.0, 3.0, 1500.0, 2600.0),
+        JointCalibration("lip_l", "maestro", 1, "tendon", 0.0, 0.01, 0.0, 0.05, 1000.0, 2000.0),
+        JointCalibration("brow", "maestro", 2, "tendon", 0.0, 0.008, 0.002, 0.05, 1800.0, 1100.0),
+    ]
+
+
+def quarter_limits(cal: JointCalibration) -> tuple[int, int]:
+    return round(cal.raw_min * 4), round(cal.raw_max * 4)
+
+
+def assert_nothing_outside_limits(emulator: MaestroEmulator) -> None:
+    for cal in face():
+        if cal.bus != "maestro":
+            continue
+        low, high = quarter_limits(cal)
+        received = [q for _, ch, q in emulator.received_targets if ch == cal.channel and q != 0]
+        assert received, f"nothing received on channel {cal.channel}"
+        assert all(low <= q <= high for q in received), (cal.joint, min(received), max(received), low, high)
+
+
+def run_for(loop: ServoLoop, seconds: float, rate: float = 100.0, command=None) -> None:
+    period = 1.0 / rate
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if command is not None:
+            loop.set_command(command(time.monotonic()))
+        loop.tick()
+        time.sleep(period)
+
+
+@pytest.fixture
+def emulator():
+    with MaestroEmulator(model="mini12") as emu:
+        yield emu
+
+
+def make_loop(emulator, **config) -> ServoLoop:
+    bus = make_bus("maestro", emulator.path, face(), timeout=0.02)
+    return ServoLoop(bus, face(), CONTROLLER, LoopConfig(**config))
+
+
+def test_only_this_bus_joints_are_driven_and_neutral_comes_first(emulator):
+    loop = make_loop(emulator, feedback_every=1)
+    assert loop.tick()
+    assert set(loop.last_sent) == {"jaw", "lip_l", "brow"}
+    assert loop.last_sent == pytest.approx({"jaw": 0.05, "lip_l": 0.0, "brow": 0.002})
+    loop.shutdown()
+
+
+def test_bad_commands_are_rejected_or_held(emulator):
+    loop = make_loop(emulator)
+    assert "4 joints" in loop.set_command([0.1, 0.2])
+    assert loop.commands_rejected == 1
+    warning = loop.set_command([float("nan"), 0.0, 0.005, 99.0])
+    assert "jaw" in warning
+    assert loop.safe_pose == pytest.approx({"jaw": 0.05, "lip_l": 0.005, "brow": 0.008})
+    loop.shutdown()
+
+
+def test_unplug_mid_stream_then_replug_resumes_within_two_seconds(emulator):
+    loop = make_loop(emulator, feedback_every=5)
+    wave = lambda t: [0.2 + 0.5 * ((t * 3) % 1.0), 0.0, 0.02 * ((t * 2) % 1.0) - 0.005, 0.004]  # overshoots limits
+    run_for(loop, 0.5, command=wave)
+    assert loop.bus.is_connected
+    emulator.unplug()
+    run_for(loop, 0.5, command=wave)  # no exception escapes while the port is gone
+    assert not loop.bus.is_connected
+    status = loop.status()
+    assert status.level == "error" and "disconnected" in status.message
+    received_before = emulator.targets_received
+    emulator.replug()
+    replugged = time.monotonic()
+    resumed = None
+    while time.monotonic() - replugged < 3.0:
+        loop.set_command(wave(time.monotonic()))
+        loop.tick()
+        if emulator.targets_received > received_before:
+            resumed = time.monotonic() - replugged
+            break
+        time.sleep(0.01)
+    assert resumed is not None and resumed < 2.0, resumed
+    run_for(loop, 0.3, command=wave)
+    assert loop.bus.stats.disconnects == 1 and loop.bus.stats.connects == 2
+    assert loop.status().level == "ok"
+    loop.shutdown()
+    assert_nothing_outside_limits(emulator)
+
+
+def test_reconnect_attempts_back_off(emulator):
+    clock = [100.0]
+    bus = make_bus("maestro", emulator.path, face(), timeout=0.02)
+    loop = ServoLoop(bus, face(), CONTROLLER, LoopConfig(backoff_initial_s=0.1, backoff_max_s=0.4),
+                     clock=lambda: clock[0])
+    emulator.unplug()
+    attempts = []
+    for _ in range(200):  # 2 s of 10 ms ticks
+        before = loop.connect_attempts
+        loop.tick()
+        if loop.connect_attempts > before:
+            attempts.append(round(clock[0] - 100.0, 3))
+        clock[0] += 0.01
+    gaps = [round(b - a, 2) for a, b in zip(attempts, attempts[1:])]
+    assert gaps[:3] == [0.1, 0.2, 0.4] and set(gaps[3:]) == {0.4}
+    emulator.replug()
+    for _ in range(50):
+        loop.tick()
+        clock[0] += 0.01
+    assert loop.bus.is_connected
+    loop.shutdown()
+
+
+def test_garbage_and_timeouts_are_counted_and_survived(emulator):
+    loop = make_loop(emulator, feedback_every=1, faults_every=10)
+    run_for(loop, 0.2, command=lambda t: [0.2, 0.0, 0.005, 0.004])
+    emulator.inject_garbage(bytes(range(0, 256, 3)))
+    emulator.drop_replies(40)
+    emulator.truncate_replies(3)
+    run_for(loop, 0.6, command=lambda t: [0.3, 0.0, 0.006, 0.003])
+    stats = loop.bus.stats
+    assert stats.garbage_bytes > 0 and stats.timeouts > 0
+    assert loop.bus.is_connected and stats.disconnects == 0
+    assert loop.measured == pytest.approx({"jaw": 0.3, "lip_l": 0.006, "brow": 0.003}, abs=2e-3)
+    loop.shutdown()
+    assert_nothing_outside_limits(emulator)
+
+
+def test_error_bits_show_in_status(emulator):
+    loop = make_loop(emulator, faults_every=2)
+    loop.tick()  # connects (which reads and clears stale errors)
+    emulator.set_error_bits(1 << 1)
+    run_for(loop, 0.1)
+    status = loop.status()
+    assert status.level == "warn" and "serial overrun error" in status.message
+    assert loop.fault_reports == 1  # reading cleared it; it stays in the status for fault_hold_s
+    loop.shutdown()
+
+
+def test_shutdown_relax_turns_pulses_off(emulator):
+    loop = make_loop(emulator, on_shutdown="relax")
+    loop.set_command([0.3, 0.0, 0.005, 0.004])
+    loop.tick()
+    loop.shutdown()
+    assert not loop.bus.is_connected
+    time.sleep(0.05)
+    assert emulator.targets()[:3] == [0, 0, 0]
+
+
+def test_shutdown_neutral_holds_neutral(emulator):
+    loop = make_loop(emulator, on_shutdown="neutral")
+    loop.set_command([0.3, 0.0, 0.005, 0.004])
+    loop.tick()
+    loop.shutdown()
+    time.sleep(0.05)
+    jaw = face()[0]
+    assert emulator.targets()[0] == round(jaw.to_raw(jaw.neutral) * 4)
+
+
+def test_disable_relaxes_and_enable_resumes(emulator):
+    loop = make_loop(emulator)
+    loop.set_command([0.3, 0.0, 0.005, 0.004])
+    loop.tick()
+    loop.set_enabled(False)
+    assert not loop.tick()
+    time.sleep(0.05)
+    assert emulator.targets()[0] == 0
+    loop.set_enabled(True)
+    assert loop.tick()
+    time.sleep(0.05)
+    assert emulator.targets()[0] != 0
+    loop.shutdown()
+
+
+def test_dynamixel_loop_unplug_replug():
+    with DynamixelEmulator(ids=(1,)) as emu:
+        bus = make_bus("dynamixel", emu.path, face(), timeout=0.02)
+        loop = ServoLoop(bus, face(), CONTROLLER, LoopConfig(feedback_every=2))
+        run_for(loop, 0.2, command=lambda t: [0.0, 9.0, 0.0, 0.0])
+        emu.unplug()
+        run_for(loop, 0.3, command=lambda t: [0.0, -9.0, 0.0, 0.0])
+        emu.replug()
+        run_for(loop, 1.5, command=lambda t: [0.0, -9.0, 0.0, 0.0])
+        assert loop.bus.is_connected
+        loop.shutdown()
+        time.sleep(0.05)
+        assert emu.goal_range[1] == (1500, 2600)
+        assert emu.register(1, (64, 1)) == 0  # relaxed on shutdown
