@@ -23,6 +23,7 @@ def share_files(folder: str) -> list[tuple[str, list[str]]]:
 # Node executables: `ros2 run talkface_ros <name>` finds them in lib/talkface_ros (setup.cfg).
 NODES = {
     "audio_capture": "talkface_ros.nodes.audio_capture:main",
+    "servo_driver": "talkface_ros.nodes.servo_driver:main",
 }
 
 setup(
