@@ -52,6 +52,7 @@ setup(
         "soundfile>=0.12",
         "pyserial>=3.5",
         "tqdm>=4.60",
+        "pillow>=9",
     ],
     extras_require={
         "train": ["torch>=2.1", "onnx>=1.15"],
