@@ -14,6 +14,8 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "capture": ("talkface_ros.audio.capture_cli", "capture audio (microphone or WAV) to a WAV file, without ROS"),
     "devices": ("talkface_ros.audio.devices_cli", "list audio input devices"),
+    "servo-scan": ("talkface_ros.hardware.scan_cli", "list the servo controllers/servos answering on a serial port"),
+    "emulate": ("talkface_ros.hardware.emulate_cli", "a Maestro or Dynamixel emulated on a pseudo-terminal"),
     "bringup": ("talkface_ros.nodes.bringup", "start the node graph here, without ros2 launch"),
 }
 
