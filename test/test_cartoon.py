@@ -19,14 +19,13 @@ def dark_mouth_pixels(image) -> int:
 def test_open_jaw_shows_the_inside_of_the_mouth_and_closed_lips_do_not():
     closed = dark_mouth_pixels(draw_face(frame(jawOpen=0.0, mouthClose=0.0), 200))
     opened = dark_mouth_pixels(draw_face(frame(jawOpen=0.8), 200))
-    assert opened > 20 * max(closed, 1)
+    assert opened > 3 * max(closed, 1)
 
 
 def test_blink_hides_the_eyes_and_nan_does_not_crash():
-    open_eyes = np.asarray(draw_face(frame(), 200))
-    shut = np.asarray(draw_face(frame(eyeBlinkLeft=1.0, eyeBlinkRight=1.0), 200))
-    white = lambda px: int((px.min(axis=2) > 250).sum() - (px.min(axis=2) > 244).sum())  # noqa: E731
-    assert np.abs(open_eyes.astype(int) - shut.astype(int)).sum() > 0
-    assert white(open_eyes) != white(shut) or not np.array_equal(open_eyes, shut)
+    def eye_white(image) -> int:  # pure white pixels (the background is (245, 245, 250))
+        return int((np.asarray(image).min(axis=2) >= 252).sum())
+
+    assert eye_white(draw_face(frame(), 200)) > 10 * max(1, eye_white(draw_face(frame(eyeBlinkLeft=1.0, eyeBlinkRight=1.0), 200)))
     garbage = np.full(FRAME_SIZE, np.nan, dtype=np.float32)
     assert draw_face(garbage, 100).size == (100, 100)

@@ -71,8 +71,11 @@ def draw_face(frame: np.ndarray, size: int = 360):
         wide = _w(frame, f"eyeWide{side}")
         squint = _w(frame, f"eyeSquint{side}")
         half_h = 0.05 * s * (1.0 + 0.5 * wide - 0.4 * squint) * (1.0 - 0.95 * blink)
-        draw.ellipse([ex - 0.07 * s, ey - max(half_h, 0.004 * s), ex + 0.07 * s, ey + max(half_h, 0.004 * s)],
-                     fill=(255, 255, 255), outline=LINE, width=scale * 2)
+        if half_h < 0.006 * s:  # shut: just the lid line
+            draw.line([(ex - 0.07 * s, ey), (ex + 0.07 * s, ey)], fill=LINE, width=scale * 2)
+        else:
+            draw.ellipse([ex - 0.07 * s, ey - half_h, ex + 0.07 * s, ey + half_h],
+                         fill=(255, 255, 255), outline=LINE, width=scale * 2)
         if half_h > 0.01 * s:
             look_x = (_w(frame, f"eyeLookOut{side}") - _w(frame, f"eyeLookIn{side}")) * sign * 0.03 * s
             look_y = (_w(frame, f"eyeLookDown{side}") - _w(frame, f"eyeLookUp{side}")) * 0.02 * s
