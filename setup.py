@@ -58,6 +58,7 @@ setup(
         "train": ["torch>=2.1", "onnx>=1.15"],
         "sim": ["mujoco>=3.1"],
         "dynamixel": ["dynamixel-sdk>=3.7"],
+        "data": ["wordfreq>=3.0", "pocketsphinx>=5.0"],
         "test": ["pytest>=7", "hypothesis>=6"],
     },
     zip_safe=False,

@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "servo-scan": ("talkface_ros.hardware.scan_cli", "list the servo controllers/servos answering on a serial port"),
     "emulate": ("talkface_ros.hardware.emulate_cli", "a Maestro or Dynamixel emulated on a pseudo-terminal"),
     "bringup": ("talkface_ros.nodes.bringup", "start the node graph here, without ros2 launch"),
+    "data": ("talkface_ros.data.cli", "synthesise the training corpus (data synth), check phone timings"),
 }
 
 

@@ -1,0 +1,131 @@
+"""Corpus synthesis: shards of espeak-ng sentences + teacher curves, deterministic per (seed, shard).
+
+Each shard is generated from its own RNG (seeded by the run seed and the shard number), so the result
+does not depend on worker count or order, and an interrupted run resumes by skipping finished shards.
+"""
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from talkface_ros.data import corpus as corpus_io
+from talkface_ros.data.corpus import Utterance
+from talkface_ros.data.espeak import MAX_SENTENCE_S, EspeakSynth
+from talkface_ros.data.teacher import SpeakerStyle, animate
+from talkface_ros.data.texts import random_sentence
+from talkface_ros.data.voices import choose_voice
+from talkface_ros.face.emotion import EMOTIONS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    out: str
+    hours: float = 1.0
+    seed: int = 0
+    shard_seconds: float = 120.0
+    workers: int = 2
+    neutral_share: float = 0.35
+
+    @property
+    def num_shards(self) -> int:
+        return max(1, int(np.ceil(self.hours * 3600.0 / self.shard_seconds)))
+
+
+_SYNTH: EspeakSynth | None = None
+
+
+def _synth() -> EspeakSynth:
+    global _SYNTH
+    if _SYNTH is None:
+        _SYNTH = EspeakSynth()
+    return _SYNTH
+
+
+def speaker_style(seed: int, voice_name: str, pitch: int) -> SpeakerStyle:
+    """A stable style per speaker (voice + pitch band), so a speaker keeps its mannerisms across shards."""
+    key = sum(ord(c) * (i + 1) for i, c in enumerate(voice_name)) * 131 + pitch // 10
+    return SpeakerStyle.random(np.random.default_rng([seed, key]))
+
+
+def make_utterance(rng: np.random.Generator, uid: str, seed: int, neutral_share: float = 0.35) -> Utterance | None:
+    choice = choose_voice(rng)
+    text = random_sentence(choice.text_language, rng)
+    synth = _synth()
+    result = synth.synth(text, choice.voice)
+    words = text.split()
+    while len(result.audio) > MAX_SENTENCE_S * 16000 and len(words) > 1:
+        words = words[: max(1, len(words) * 2 // 3)]
+        result = synth.synth(" ".join(words), choice.voice)
+    if len(result.audio) < 16000 * 0.3 or not result.phones:
+        return None
+    emotion = "neutral" if rng.random() < neutral_share else str(rng.choice(EMOTIONS[1:]))
+    intensity = 1.0 if emotion == "neutral" else float(rng.uniform(0.3, 1.0))
+    style = speaker_style(seed, choice.voice.name, choice.voice.pitch)
+    teacher = animate(result.phones, result.audio, rng, emotion=emotion, intensity=intensity, style=style)
+    return Utterance(
+        id=uid, audio=result.audio, frames=teacher.frames, phone_class=teacher.phone_class, viseme=teacher.viseme,
+        emotion=emotion, intensity=intensity, language=choice.voice.language,
+        voice=f"{choice.voice.name}@p{choice.voice.pitch}r{choice.voice.rate_wpm}", synth="espeak-ng",
+        split=choice.split,
+    )
+
+
+def make_shard(config: SynthConfig, shard: int) -> tuple[int, float]:
+    """Generate and write one shard; returns (shard, seconds of audio)."""
+    rng = np.random.default_rng([config.seed, shard])
+    utterances: list[Utterance] = []
+    seconds = 0.0
+    n = 0
+    while seconds < config.shard_seconds:
+        utt = make_utterance(rng, f"s{config.seed}-{shard:05d}-{n:04d}", config.seed, config.neutral_share)
+        n += 1
+        if utt is None:
+            continue
+        utterances.append(utt)
+        seconds += len(utt.audio) / 16000.0
+    corpus_io.write_shard(config.out, shard, utterances)
+    return shard, seconds
+
+
+def _make_shard_star(args: tuple[SynthConfig, int]) -> tuple[int, float]:
+    return make_shard(*args)
+
+
+def synthesize(config: SynthConfig, progress: bool = True) -> dict:
+    """Make (or finish) a corpus. Returns a summary dict."""
+    out = Path(config.out)
+    (out / "shards").mkdir(parents=True, exist_ok=True)
+    todo = [k for k in range(config.num_shards) if not corpus_io.shard_done(out, k)]
+    log.info("corpus %s: %d shards, %d to make (%d done)", out, config.num_shards, len(todo), config.num_shards - len(todo))
+    start = time.perf_counter()
+    made_seconds = 0.0
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(todo), unit="shard", disable=not progress)
+    if config.workers <= 1 or len(todo) <= 1:
+        for k in todo:
+            made_seconds += make_shard(config, k)[1]
+            bar.update(1)
+    else:
+        ctx = mp.get_context("fork")
+        with ctx.Pool(config.workers) as pool:
+            for _, seconds in pool.imap_unordered(_make_shard_star, [(config, k) for k in todo]):
+                made_seconds += seconds
+                bar.update(1)
+    bar.close()
+    wall = time.perf_counter() - start
+    count = corpus_io.write_manifest(out)
+    summary = {
+        "out": str(out), "shards": config.num_shards, "made_shards": len(todo), "utterances": count,
+        "made_audio_s": round(made_seconds, 1), "wall_s": round(wall, 1),
+        "x_realtime": round(made_seconds / wall, 1) if wall > 0 and made_seconds else None,
+    }
+    log.info("corpus summary: %s", summary)
+    return summary

@@ -1,0 +1,80 @@
+"""Live Link Face CSV round trip, malformed files, and frame resampling."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from talkface_ros.face.arkit import INDEX
+from talkface_ros.face.frames import resample_frames
+from talkface_ros.face.livelink import HEADER, LiveLinkError, format_timecode, parse_timecode, read_livelink_csv, write_livelink_csv
+
+
+def _frames(T=130):
+    rng = np.random.default_rng(0)
+    f = rng.uniform(0, 1, (T, 55)).astype(np.float32)
+    f[:, 52:] = rng.uniform(-0.3, 0.3, (T, 3))
+    return f
+
+
+@pytest.mark.parametrize("fps", [30.0, 60.0])
+def test_roundtrip(tmp_path, fps):
+    frames = _frames()
+    path = tmp_path / "take.csv"
+    write_livelink_csv(path, frames, fps)
+    back, got_fps = read_livelink_csv(path)
+    assert got_fps == fps and np.allclose(back, frames, atol=1e-5)
+    header = path.read_text().splitlines()[0].split(",")
+    assert header == list(HEADER) and header.index("JawRight") < header.index("JawLeft")
+
+
+def test_columns_are_parsed_by_name(tmp_path):
+    frames = np.zeros((3, 55), np.float32)
+    frames[:, INDEX["jawLeft"]] = 0.7
+    frames[:, INDEX["mouthRight"]] = 0.2
+    path = tmp_path / "a.csv"
+    write_livelink_csv(path, frames, 60)
+    rows = [line.split(",") for line in path.read_text().splitlines()]
+    assert float(rows[1][rows[0].index("JawLeft")]) == pytest.approx(0.7)
+    back, _ = read_livelink_csv(path)
+    assert back[0, INDEX["jawLeft"]] == pytest.approx(0.7) and back[0, INDEX["jawRight"]] == 0
+
+
+def test_malformed_files(tmp_path):
+    path = tmp_path / "a.csv"
+    write_livelink_csv(path, _frames(5), 60)
+    lines = path.read_text().splitlines()
+    cases = {
+        "missing columns": ",".join(h for h in lines[0].split(",") if h != "JawOpen") + "\n" + "\n".join(",".join(r.split(",")[:-1]) for r in lines[1:]),
+        "not a number": lines[0] + "\n" + lines[1].replace(lines[1].split(",")[5], "abc", 1),
+        "is nan": lines[0] + "\n" + ",".join(lines[1].split(",")[:5] + ["nan"] + lines[1].split(",")[6:]),
+        "fields": lines[0] + "\n" + lines[1] + ",1.0",
+        "no frames": lines[0],
+    }
+    for reason, text in cases.items():
+        bad = tmp_path / "bad.csv"
+        bad.write_text(text + "\n")
+        with pytest.raises(LiveLinkError, match=reason):
+            read_livelink_csv(bad)
+    with pytest.raises(ValueError):
+        write_livelink_csv(path, np.zeros((3, 52)), 60)
+
+
+def test_timecode():
+    assert format_timecode(61, 60) == "00:00:01:01.000"
+    assert parse_timecode("00:01:02:15.500", 30) == pytest.approx(62 + 15.5 / 30)
+    with pytest.raises(LiveLinkError):
+        parse_timecode("1:2", 30)
+
+
+def test_resample_frames():
+    t50 = (np.arange(100) + 0.5) / 50
+    ramp = np.stack([t50, np.sin(t50)], axis=1)
+    r60 = resample_frames(ramp, 50, 60)
+    t60 = (np.arange(120) + 0.5) / 60
+    assert r60.shape == (120, 2)
+    inner = (t60 > t50[0]) & (t60 < t50[-1])
+    assert np.allclose(r60[inner, 0], t60[inner], atol=1e-5)
+    back = resample_frames(r60, 60, 50)
+    assert back.shape == (100, 2) and np.allclose(back[5:-5], ramp[5:-5], atol=2e-3)
+    with pytest.raises(ValueError):
+        resample_frames(ramp, 0, 60)
