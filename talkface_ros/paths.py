@@ -52,3 +52,8 @@ def config_path(name: str) -> Path:
 def models_dir() -> Path:
     """The shipped trained models (package data inside the Python package)."""
     return PACKAGE_DIR / "models"
+
+
+def assets_dir() -> Path:
+    """Small bundled inputs (the demo speech clip)."""
+    return PACKAGE_DIR / "assets"
