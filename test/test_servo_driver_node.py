@@ -103,11 +103,20 @@ def emulator():
         yield emu
 
 
+def eventually(predicate, timeout: float = 2.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
 def received_in_limits(emulator: MaestroEmulator) -> None:
     for cal in face():
         if cal.bus != "maestro":
             continue
-        received = [q for _, ch, q in emulator.received_targets if ch == cal.channel and q != 0]
+        received = [q for _, ch, q in emulator.received() if ch == cal.channel and q != 0]
         assert received, f"nothing reached channel {cal.channel}"
         assert round(cal.raw_min * 4) <= min(received) and max(received) <= round(cal.raw_max * 4), cal.joint
         # the wave saturates: both limits were actually reached
@@ -137,12 +146,13 @@ def test_unplug_mid_stream_and_replug_resumes_within_2s(emulator):
         assert int(diag["disconnects"]) == 1 and int(diag["connects"]) == 2
         assert harness.driver.tick_errors == 0  # nothing escaped into the timer's last-resort handler
         # the stream resumed with the live command, not a stale one: targets keep changing
-        recent = [q for t, ch, q in emulator.received_targets if ch == 0 and t > replugged + 0.5]
+        recent = [q for t, ch, q in emulator.received() if ch == 0 and t > replugged + 0.5]
         assert len(set(recent)) > 5
     finally:
         harness.close()
+    # relaxed on shutdown (the default); the emulator thread may still be reading the last bytes
+    assert eventually(lambda: emulator.targets()[0] == 0 and emulator.targets()[2] == 0)
     received_in_limits(emulator)
-    assert emulator.targets()[0] == 0 and emulator.targets()[2] == 0  # relaxed on shutdown (the default)
 
 
 def test_garbage_and_timeouts_are_counted_in_diagnostics(emulator):
@@ -196,8 +206,8 @@ def test_services_and_neutral_shutdown(emulator):
         harness.spin(0.3)
     finally:
         harness.close()
-    time.sleep(0.05)
-    assert emulator.targets()[0] == round(face()[0].to_raw(face()[0].neutral) * 4)  # neutral on shutdown
+    neutral_jaw = round(face()[0].to_raw(face()[0].neutral) * 4)
+    assert eventually(lambda: emulator.targets()[0] == neutral_jaw)  # neutral on shutdown
 
 
 def test_missing_port_at_start_is_not_fatal_and_connects_when_plugged(emulator):

@@ -33,9 +33,19 @@ def assert_nothing_outside_limits(emulator: MaestroEmulator) -> None:
         if cal.bus != "maestro":
             continue
         low, high = quarter_limits(cal)
-        received = [q for _, ch, q in emulator.received_targets if ch == cal.channel and q != 0]
+        received = [q for _, ch, q in emulator.received() if ch == cal.channel and q != 0]
         assert received, f"nothing received on channel {cal.channel}"
         assert all(low <= q <= high for q in received), (cal.joint, min(received), max(received), low, high)
+
+
+def eventually(predicate, timeout: float = 2.0) -> bool:
+    """The emulator serves on its own thread: poll instead of sleeping a fixed time."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
 
 
 def run_for(loop: ServoLoop, seconds: float, rate: float = 100.0, command=None) -> None:
@@ -161,8 +171,7 @@ def test_shutdown_relax_turns_pulses_off(emulator):
     loop.tick()
     loop.shutdown()
     assert not loop.bus.is_connected
-    time.sleep(0.05)
-    assert emulator.targets()[:3] == [0, 0, 0]
+    assert eventually(lambda: emulator.targets()[:3] == [0, 0, 0])
 
 
 def test_shutdown_neutral_holds_neutral(emulator):
@@ -170,9 +179,8 @@ def test_shutdown_neutral_holds_neutral(emulator):
     loop.set_command([0.3, 0.0, 0.005, 0.004])
     loop.tick()
     loop.shutdown()
-    time.sleep(0.05)
     jaw = face()[0]
-    assert emulator.targets()[0] == round(jaw.to_raw(jaw.neutral) * 4)
+    assert eventually(lambda: emulator.targets()[0] == round(jaw.to_raw(jaw.neutral) * 4))
 
 
 def test_disable_relaxes_and_enable_resumes(emulator):
@@ -181,12 +189,10 @@ def test_disable_relaxes_and_enable_resumes(emulator):
     loop.tick()
     loop.set_enabled(False)
     assert not loop.tick()
-    time.sleep(0.05)
-    assert emulator.targets()[0] == 0
+    assert eventually(lambda: emulator.targets()[0] == 0)
     loop.set_enabled(True)
     assert loop.tick()
-    time.sleep(0.05)
-    assert emulator.targets()[0] != 0
+    assert eventually(lambda: emulator.targets()[0] != 0)
     loop.shutdown()
 
 
@@ -201,6 +207,5 @@ def test_dynamixel_loop_unplug_replug():
         run_for(loop, 1.5, command=lambda t: [0.0, -9.0, 0.0, 0.0])
         assert loop.bus.is_connected
         loop.shutdown()
-        time.sleep(0.05)
+        assert eventually(lambda: emu.register(1, (64, 1)) == 0)  # relaxed on shutdown
         assert emu.goal_range[1] == (1500, 2600)
-        assert emu.register(1, (64, 1)) == 0  # relaxed on shutdown

@@ -64,6 +64,11 @@ class MaestroEmulator(PtyEmulator):
         with self._lock:
             return [c.target for c in self.channels]
 
+    def received(self) -> list[tuple[float, int, int]]:
+        """A snapshot of the recorded (time, channel, quarter-us) targets, safe while the device runs."""
+        with self._lock:
+            return list(self.received_targets)
+
     def target_range(self, channel: int) -> tuple[int | None, int | None]:
         """Smallest and largest non-zero target ever received on a channel (quarter-us)."""
         with self._lock:
