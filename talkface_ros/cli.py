@@ -17,7 +17,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "servo-scan": ("talkface_ros.hardware.scan_cli", "list the servo controllers/servos answering on a serial port"),
     "emulate": ("talkface_ros.hardware.emulate_cli", "a Maestro or Dynamixel emulated on a pseudo-terminal"),
     "bringup": ("talkface_ros.nodes.bringup", "start the node graph here, without ros2 launch"),
+    "eval": ("talkface_ros.eval.cli", "lip-sync metrics table for a system on an eval set"),
     "data": ("talkface_ros.data.cli", "synthesise the training corpus (data synth), check phone timings"),
+    "train": ("talkface_ros.model.train", "train the audio encoder + diffusion teacher on the corpus"),
+    "distill": ("talkface_ros.model.distill_cli", "distill the diffusion teacher into the one-step student"),
+    "export-onnx": ("talkface_ros.model.export", "export a checkpoint's inference graphs to ONNX"),
+    "animate": ("talkface_ros.model.animate", "WAV -> Live Link Face CSV with the streaming model"),
 }
 
 

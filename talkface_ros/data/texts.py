@@ -27,4 +27,9 @@ def random_sentence(language: str, rng: np.random.Generator, min_words: int = 3,
     count = int(rng.integers(min_words, max_words + 1))
     # Mildly favour frequent words (Zipf-ish) while keeping the tail.
     idx = np.minimum((rng.pareto(0.9, count) * 150).astype(int), len(words) - 1)
-    return " ".join(words[i] for i in idx)
+    chosen = [words[i] for i in idx]
+    # Commas make pauses (and phrase-final lengthening) in some sentences.
+    for k in range(1, len(chosen) - 1):
+        if rng.random() < 0.12:
+            chosen[k] += ","
+    return " ".join(chosen)

@@ -1,0 +1,58 @@
+"""`talkface eval --system energy|mfcc|teacher|model --set synth-heldout|real`: one metrics table."""
+from __future__ import annotations
+
+import argparse
+import logging
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from talkface_ros.eval.systems import SYSTEMS
+
+    names = sorted([*SYSTEMS, "teacher"])
+    parser.add_argument("--system", default="energy,mfcc", help=f"comma-separated: {', '.join(names)}")
+    parser.add_argument("--set", dest="eval_set", default="synth-heldout", help="comma-separated: synth-heldout, real")
+    parser.add_argument("--corpus", default="out/corpus", help="corpus directory for synth-heldout")
+    parser.add_argument("--max-utterances", type=int, default=150, help="per split of synth-heldout")
+
+
+def load_set(name: str, corpus_dir: str, max_utterances: int):
+    from talkface_ros.eval.evaluate import EvalItem
+
+    if name == "synth-heldout":
+        from talkface_ros.data.corpus import Corpus
+
+        corpus = Corpus(corpus_dir)
+        items = []
+        for split in ("heldout_voice", "heldout_lang"):
+            for k, utt in enumerate(corpus.utterances(split)):
+                if k >= max_utterances:
+                    break
+                items.append(EvalItem(utt.id, utt.audio, utt.phone_class, utt.frames, utt.emotion, utt.intensity))
+        if not items:
+            raise SystemExit(f"{corpus_dir} has no held-out utterances")
+        return items
+    if name == "real":
+        from talkface_ros.eval.real_set import build_alsa_set
+
+        return build_alsa_set()
+    raise SystemExit(f"unknown eval set {name!r} (synth-heldout, real)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from talkface_ros.eval.evaluate import evaluate, format_table
+    from talkface_ros.eval.systems import SYSTEMS
+
+    systems = [s.strip() for s in args.system.split(",") if s.strip()]
+    for s in systems:
+        if s != "teacher" and s not in SYSTEMS:
+            raise SystemExit(f"unknown system {s!r}; known: teacher, {', '.join(sorted(SYSTEMS))}")
+    results = []
+    for set_name in [s.strip() for s in args.eval_set.split(",") if s.strip()]:
+        items = load_set(set_name, args.corpus, args.max_utterances)
+        for name in systems:
+            system = None if name == "teacher" else SYSTEMS[name]()
+            results.append(evaluate(name, system, items, set_name))
+    print(format_table(results))
+    return 0

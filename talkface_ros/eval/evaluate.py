@@ -1,0 +1,82 @@
+"""Run a system over an eval set and compute the metrics table (pooled over all frames)."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from talkface_ros.eval import metrics
+
+log = logging.getLogger(__name__)
+CHUNK = 320  # push 20 ms at a time, as the node does
+
+
+@dataclass
+class EvalItem:
+    id: str
+    audio: np.ndarray  # int16
+    phone_class: np.ndarray  # uint8 [T]
+    reference: np.ndarray | None = None  # teacher frames [T, 55], if any
+    emotion: str = "neutral"
+    intensity: float = 1.0
+
+
+@dataclass
+class EvalResult:
+    system: str
+    set_name: str
+    utterances: int
+    seconds: float
+    row: dict = field(default_factory=dict)
+
+
+def run_system(system, item: EvalItem) -> np.ndarray:
+    """Stream the audio through the system; returns frames [T, 55] with T = ceil(N / 320)."""
+    system.reset()
+    if hasattr(system, "set_emotion"):
+        system.set_emotion(item.emotion, item.intensity)
+    T = -(-len(item.audio) // CHUNK)
+    audio = np.pad(item.audio, (0, T * CHUNK - len(item.audio)))
+    out = [system.push(audio[i : i + CHUNK]) for i in range(0, len(audio), CHUNK)]
+    frames = np.concatenate(out) if out else np.zeros((0, 55), np.float32)
+    if len(frames) < T:  # a system with latency: pad its tail with its last frame
+        frames = np.concatenate([frames, np.repeat(frames[-1:] if len(frames) else np.zeros((1, 55), np.float32), T - len(frames), axis=0)])
+    return frames[:T]
+
+
+def evaluate(system_name: str, system, items: list[EvalItem], set_name: str) -> EvalResult:
+    preds, classes, refs, lags, jitters, feats, labels = [], [], [], [], [], [], []
+    for item in items:
+        frames = item.reference if system_name == "teacher" else run_system(system, item)
+        preds.append(frames)
+        classes.append(item.phone_class[: len(frames)])
+        jitters.append(metrics.jitter(frames))
+        if item.reference is not None:
+            refs.append((frames, item.reference))
+            lags.append(metrics.lag_frames(frames, item.reference))
+        feats.append(frames)
+        labels.append(item.emotion)
+    pooled = np.concatenate(preds)
+    aucs = metrics.lip_sync_aucs(pooled, np.concatenate(classes))
+    row = {
+        "open_vs_bilabial_auc": round(aucs["open_vs_bilabial_auc"], 3),
+        "rounded_vs_spread_auc": round(aucs["rounded_vs_spread_auc"], 3),
+        "mouth_mae": round(float(np.mean([metrics.mouth_mae(p, r) for p, r in refs])), 4) if refs else None,
+        "lag_ms": round(float(np.median(lags)) * 20, 1) if lags else None,
+        "jitter": round(float(np.mean(jitters)), 5),
+        "emotion_acc": None,
+    }
+    if len(set(labels)) > 1:
+        row["emotion_acc"] = round(metrics.emotion_classifiability(feats, labels), 3)
+    seconds = sum(len(i.audio) for i in items) / 16000
+    return EvalResult(system_name, set_name, len(items), round(seconds, 1), row)
+
+
+def format_table(results: list[EvalResult]) -> str:
+    cols = ["system", "set", "utts", "seconds", "open_vs_bilabial_auc", "rounded_vs_spread_auc", "mouth_mae", "lag_ms", "jitter", "emotion_acc"]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in results:
+        values = [r.system, r.set_name, r.utterances, r.seconds, *[r.row.get(c) for c in cols[4:]]]
+        lines.append("| " + " | ".join("n/a" if v is None else str(v) for v in values) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,86 @@
+"""A small real-speech eval set: the alsa-utils channel-test recordings (real voices), force-aligned
+offline with pocketsphinx's English model, phones mapped ARPAbet -> IPA -> phone classes and a teacher.
+
+Honest limits: 8 two-word utterances (~12 s); "front/rear/side + left/right/center" contain no p/b/m and
+no rounded vowel, so on this set only the jaw-vs-teacher numbers (MAE, lag) and open vowels mean much.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from talkface_ros.data.phones import Phone
+from talkface_ros.eval.evaluate import EvalItem
+
+log = logging.getLogger(__name__)
+
+ALSA_DIR = Path("/usr/share/sounds/alsa")
+ALSA_TRANSCRIPTS = {
+    "Front_Center": "front center", "Front_Left": "front left", "Front_Right": "front right",
+    "Rear_Center": "rear center", "Rear_Left": "rear left", "Rear_Right": "rear right",
+    "Side_Left": "side left", "Side_Right": "side right",
+}
+ARPABET_IPA = {
+    "AA": "ɑ", "AE": "æ", "AH": "ʌ", "AO": "ɔ", "AW": "aʊ", "AY": "aɪ", "EH": "ɛ", "ER": "ɝ", "EY": "eɪ",
+    "IH": "ɪ", "IY": "i", "OW": "oʊ", "OY": "ɔɪ", "UH": "ʊ", "UW": "u", "B": "b", "CH": "tʃ", "D": "d",
+    "DH": "ð", "F": "f", "G": "ɡ", "HH": "h", "JH": "dʒ", "K": "k", "L": "l", "M": "m", "N": "n", "NG": "ŋ",
+    "P": "p", "R": "ɹ", "S": "s", "SH": "ʃ", "T": "t", "TH": "θ", "V": "v", "W": "w", "Y": "j", "Z": "z",
+    "ZH": "ʒ", "SIL": "",
+}
+
+
+def load_wav_16k(path: str | Path) -> np.ndarray:
+    import soundfile as sf
+    from scipy.signal import resample_poly
+
+    audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    audio = audio.mean(axis=1)
+    if rate != 16000:
+        g = np.gcd(int(rate), 16000)
+        audio = resample_poly(audio, 16000 // g, int(rate) // g)
+    return np.clip(np.round(audio * 32767), -32768, 32767).astype(np.int16)
+
+
+def force_align(audio: np.ndarray, transcript: str) -> list[Phone]:
+    """pocketsphinx phone alignment (10 ms resolution) -> contiguous IPA phones, silence = ""."""
+    try:
+        from pocketsphinx import Decoder
+    except ImportError as exc:
+        raise RuntimeError("the real eval set needs pocketsphinx: pip install pocketsphinx") from exc
+    decoder = Decoder(samprate=16000, loglevel="ERROR")
+    decoder.set_align_text(transcript.lower())
+    raw = audio.astype(np.int16).tobytes()
+    decoder.start_utt(); decoder.process_raw(raw, full_utt=True); decoder.end_utt()  # noqa: E702
+    decoder.set_alignment()
+    decoder.start_utt(); decoder.process_raw(raw, full_utt=True); decoder.end_utt()  # noqa: E702
+    phones = []
+    for word in decoder.get_alignment():
+        for phone in word:
+            name = phone.name.upper()
+            if name not in ARPABET_IPA:
+                log.warning("unknown ARPAbet phone %s", name)
+            phones.append(Phone(ARPABET_IPA.get(name, ""), phone.start / 100.0, (phone.start + phone.duration) / 100.0))
+    end = len(audio) / 16000
+    if phones and phones[-1].end < end:
+        phones.append(Phone("", phones[-1].end, end))
+    return phones
+
+
+def build_alsa_set(directory: Path = ALSA_DIR) -> list[EvalItem]:
+    from talkface_ros.data.teacher import SpeakerStyle, animate
+
+    items = []
+    for stem, transcript in ALSA_TRANSCRIPTS.items():
+        path = directory / f"{stem}.wav"
+        if not path.exists():
+            log.warning("%s missing (install alsa-utils)", path)
+            continue
+        audio = load_wav_16k(path)
+        phones = force_align(audio, transcript)
+        teacher = animate(phones, audio, np.random.default_rng(0), style=SpeakerStyle(head_motion=0.0))
+        items.append(EvalItem(stem, audio, teacher.phone_class, teacher.frames))
+    if not items:
+        raise FileNotFoundError(f"no alsa-utils speech WAVs under {directory}")
+    return items
