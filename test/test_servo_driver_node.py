@@ -242,3 +242,43 @@ def test_unloadable_face_description_is_one_clear_line_and_exit_1(tmp_path):
         output = stop_process(process)
     assert process.returncode == 1, output
     assert "cannot load the face description" in output and "Traceback" not in output
+
+
+def test_cross_process_with_the_shipped_face_description():
+    """The node as its own process, with the package's config/face.yaml, driving the Maestro emulator:
+    a neutral-pose command arrives as the calibrated pulses. Runs once the face description exists."""
+    description_module = pytest.importorskip("talkface_ros.face.description")
+    try:
+        description = description_module.load_face_description()
+    except FileNotFoundError:
+        pytest.skip("config/face.yaml is not there yet")
+    from ros_helpers import Recorder
+
+    calibrations = [c for c in description.calibrations() if c.bus == "maestro"]
+    if not calibrations:
+        pytest.skip("the shipped face has no Maestro joints")
+    joint_names = list(description.joint_names)
+    by_name = {c.joint: c for c in calibrations}
+    command = [float((by_name[name].lower + by_name[name].upper) / 2) if name in by_name else 0.0
+               for name in joint_names]
+    expected = {c.channel: round(c.to_raw((c.lower + c.upper) / 2) * 4) for c in calibrations}
+    channels = max(c.channel for c in calibrations) + 1
+    model = "mini12" if channels <= 12 else "mini18" if channels <= 18 else "mini24"
+    with MaestroEmulator(model=model) as emulator:
+        node = start_node("servo_driver", {"port": emulator.path, "bus": "maestro"})
+        try:
+            with Recorder(JointState, "joint_states", name="servo_xproc_recorder") as recorder:
+                publisher = recorder.node.create_publisher(Float64MultiArray, "face_controller/commands", 10)
+
+                def arrived() -> bool:
+                    publisher.publish(Float64MultiArray(data=command))
+                    targets = emulator.targets()
+                    return all(targets[ch] == q for ch, q in expected.items())
+
+                assert recorder.spin_until(arrived, timeout=20.0), (emulator.targets(), expected)
+                assert recorder.spin_until(lambda: len(recorder.messages) > 0, timeout=10.0)
+                assert set(recorder.messages[-1].name) == set(by_name)
+        finally:
+            output = stop_process(node)
+        assert node.returncode == 0, output
+        assert eventually(lambda: all(emulator.targets()[ch] == 0 for ch in expected))  # relaxed on exit
