@@ -166,6 +166,7 @@ def test_garbage_and_timeouts_are_counted_in_diagnostics(emulator):
         diag = harness.last_diagnostic()
         assert int(diag["garbage_bytes"]) >= 32 and int(diag["timeouts"]) >= 1, diag
         assert diag["connected"] == "True" and int(diag["disconnects"]) == 0
+        assert 0 < float(diag["tick_cost_mean_us"]) <= float(diag["tick_cost_max_us"])
         count = len(harness.joint_states)
         assert harness.spin(2.0, until=lambda: len(harness.joint_states) > count + 5)  # feedback carries on
     finally:
@@ -220,6 +221,27 @@ def test_missing_port_at_start_is_not_fatal_and_connects_when_plugged(emulator):
         assert harness.spin(2.0, until=lambda: harness.driver.loop.bus.is_connected)
     finally:
         harness.close()
+
+
+def test_dynamixel_bus_through_the_node_survives_unplug():
+    from talkface_ros.hardware.emulator import DynamixelEmulator
+
+    with DynamixelEmulator(ids=(4,)) as emulator:
+        harness = Harness(emulator.path, bus="dynamixel")
+        try:
+            assert harness.spin(3.0, until=lambda: len(harness.joint_states) >= 3)
+            assert harness.joint_states[-1].name == ["eye_yaw"]
+            assert emulator.register(4, (64, 1)) == 1  # torque on while driving
+            emulator.unplug()
+            harness.spin(0.5)
+            goals_before = len(emulator.received_goals)
+            emulator.replug()
+            assert harness.spin(2.0, until=lambda: len(emulator.received_goals) > goals_before)
+            assert harness.driver.tick_errors == 0
+        finally:
+            harness.close()
+        assert eventually(lambda: emulator.register(4, (64, 1)) == 0)  # torque off on shutdown
+        assert emulator.goal_range[4] == (1000, 3000)  # the wave saturates; the limits hold
 
 
 def test_no_joint_on_the_bus_is_a_startup_error():

@@ -91,6 +91,7 @@ class ServoDriverNode(Node):
         self.ticks = 0
         self.missed_ticks = 0
         self.tick_errors = 0
+        self._tick_costs: list[float] = []  # seconds, since the last diagnostics report
         self._last_tick: float | None = None
         self._closed = False
         self.subscription = self.create_subscription(Float64MultiArray, "face_controller/commands",
@@ -125,6 +126,8 @@ class ServoDriverNode(Node):
             self.tick_errors += 1
             self.get_logger().error(f"servo tick failed: {error!r}", throttle_duration_sec=2.0)
             return
+        finally:
+            self._tick_costs.append(time.monotonic() - now)
         if feedback:
             msg = JointState()
             msg.header.stamp = self.get_clock().now().to_msg()
@@ -147,13 +150,19 @@ class ServoDriverNode(Node):
     def _report(self) -> None:
         status = self.loop.status()
         values = {"connected": status.connected, "ticks": self.ticks, "missed_ticks": self.missed_ticks,
-                  "tick_errors": self.tick_errors, "commands_accepted": status.commands_accepted,
+                  "tick_errors": self.tick_errors, **self._tick_cost_summary(), "commands_accepted": status.commands_accepted,
                   "commands_rejected": status.commands_rejected, "connect_attempts": status.connect_attempts,
                   **status.bus}
         self.diagnostics.publish(values, warn=status.level == "warn", error=status.level == "error",
                                  message=status.message)
         if status.level == "error":
             self.get_logger().warning(f"servo bus: {status.message}", throttle_duration_sec=5.0)
+
+    def _tick_cost_summary(self) -> dict[str, float]:
+        costs, self._tick_costs = self._tick_costs, []
+        if not costs:
+            return {}
+        return {"tick_cost_mean_us": 1e6 * sum(costs) / len(costs), "tick_cost_max_us": 1e6 * max(costs)}
 
     def close(self) -> None:
         """Relax or go neutral (parameter on_shutdown, read now) and close the port. Called once by run_node."""
