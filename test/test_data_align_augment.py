@@ -1,0 +1,50 @@
+"""Phone-event timing against the audio, the pocketsphinx real set, and augmentation."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from talkface_ros.data.align_check import check_languages
+from talkface_ros.data.augment import AugmentConfig, augment, synthetic_rir
+
+
+def test_espeak_events_match_audio_within_30ms():
+    report = check_languages(["en-us", "de", "es", "ru"], sentences=12, seed=3)
+    for lang, summary in report["languages"].items():
+        assert summary["boundaries"] >= 8, lang
+        assert summary["median_ms"] < 30.0, (lang, summary)
+
+
+def test_augment_keeps_length_range_and_changes_audio():
+    rng = np.random.default_rng(0)
+    t = np.arange(16000) / 16000
+    audio = (0.3 * np.sin(2 * np.pi * 200 * t)).astype(np.float32)
+    outs = [augment(audio, np.random.default_rng(s)) for s in range(12)]
+    for out in outs:
+        assert out.shape == audio.shape and out.dtype == np.float32 and np.isfinite(out).all() and np.abs(out).max() <= 1
+    assert len({round(float(np.std(o)), 4) for o in outs}) > 6  # random chains differ
+    assert np.array_equal(augment(audio, np.random.default_rng(5)), augment(audio, np.random.default_rng(5)))
+    # Noise only, at 10 dB SNR, no gain: the added part has a tenth of the speech power.
+    noisy = augment(audio, rng, AugmentConfig(p_band=0, p_reverb=0, p_noise=1, snr_db=(10, 10), p_resample=0, gain_db=(0, 0)))
+    assert np.abs(noisy).max() < 0.9  # below the headroom limit, so no peak rescaling happened
+    noise = noisy - audio
+    snr = 10 * np.log10(np.mean(audio**2) / np.mean(noise**2))
+    assert 8.5 < snr < 11.5, snr
+    assert augment(np.zeros(0, np.float32), rng).shape == (0,)
+    assert np.isfinite(augment(np.full(100, np.nan, np.float32), rng)).all()
+    rir = synthetic_rir(rng, 0.4)
+    assert rir[0] > 0.3 and abs(np.sum(rir**2) - 1) < 1e-4
+
+
+def test_real_set_alignment():
+    pytest.importorskip("pocketsphinx")
+    from talkface_ros.eval.real_set import ALSA_DIR, build_alsa_set
+
+    if not (ALSA_DIR / "Front_Center.wav").exists():
+        pytest.skip("alsa-utils sounds not installed")
+    items = build_alsa_set()
+    assert len(items) == 8
+    for item in items:
+        assert item.reference.shape == (len(item.phone_class), 55)
+        assert (item.phone_class & 8).any()  # every pair has a spread vowel (ɪ ɛ, or aɪ's second half)
+    assert sum(bool((i.phone_class & 1).any()) for i in items) >= 5  # "front", "right", "side": open vowels
