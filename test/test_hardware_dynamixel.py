@@ -165,6 +165,11 @@ def test_unplug_and_replug(emulator):
     bus.close()
 
 
+def test_unsupported_baud_is_a_configuration_error():
+    with pytest.raises(ValueError, match="baud rate"):
+        DynamixelBus("/dev/null", joints(), baud=12345)
+
+
 def test_nobody_home_is_a_timeout_at_connect():
     with DynamixelEmulator(ids=(5,)) as emu:
         with pytest.raises(BusTimeout, match="no Dynamixel answers"):

@@ -199,6 +199,17 @@ def test_unplug_raises_disconnected_and_replug_reconnects(emulator):
     bus.close()
 
 
+def test_permission_denied_names_the_fix(monkeypatch):
+    import serial
+
+    def denied(*args, **kwargs):
+        raise serial.SerialException(13, "could not open port /dev/ttyACM0: [Errno 13] Permission denied")
+
+    monkeypatch.setattr(serial, "Serial", denied)
+    with pytest.raises(BusDisconnected, match="dialout"):
+        MaestroBus("/dev/ttyACM0", joints()).connect()
+
+
 def test_missing_port_is_a_clear_disconnected_error():
     bus = MaestroBus("/nonexistent/ttyACM9", joints())
     with pytest.raises(BusDisconnected, match="cannot open /nonexistent/ttyACM9"):

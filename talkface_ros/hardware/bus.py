@@ -192,7 +192,10 @@ class SerialServoBus(ServoBus):
                 self._open()
             except self._disconnect_errors() as error:
                 self._safe_close()
-                raise BusDisconnected(f"cannot open {self.port}: {error}") from error
+                hint = ""
+                if "Permission denied" in str(error) or getattr(error, "errno", None) == 13:
+                    hint = " (add the user to the 'dialout' group: see docs/hardware.md)"
+                raise BusDisconnected(f"cannot open {self.port}: {error}{hint}") from error
             except BusError:
                 self._safe_close()
                 raise

@@ -17,6 +17,9 @@ from talkface_ros.hardware.calibration import JointCalibration
 log = logging.getLogger(__name__)
 
 DEFAULT_BAUD = 57600
+# what dynamixel-sdk's PortHandler accepts
+SUPPORTED_BAUDS = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 500000, 576000, 921600, 1000000, 1152000,
+                   2000000, 2500000, 3000000, 3500000, 4000000)
 
 
 def import_sdk():
@@ -39,6 +42,8 @@ class DynamixelBus(SerialServoBus):
     def __init__(self, port: str, calibrations: Sequence[JointCalibration], baud: int = DEFAULT_BAUD,
                  timeout: float = 0.05, retries: int = 2) -> None:
         super().__init__(port, calibrations, baud, timeout, retries)
+        if baud not in SUPPORTED_BAUDS:
+            raise ValueError(f"Dynamixel baud rate must be one of {SUPPORTED_BAUDS}, got {baud}")
         for c in calibrations:
             if c.channel > 252:
                 raise ValueError(f"joint {c.joint!r}: Dynamixel ID must be 0-252, got {c.channel}")

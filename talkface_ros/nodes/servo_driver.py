@@ -8,6 +8,7 @@ description (config/face.yaml); tests may inject them.
 """
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from typing import Sequence
@@ -171,7 +172,7 @@ class ServoDriverNode(Node):
         self._closed = True
         self.timer.cancel()
         mode = self.get_parameter("on_shutdown").value
-        self.loop.config = LoopConfig(**{**self.loop.config.__dict__, "on_shutdown": mode})
+        self.loop.config = dataclasses.replace(self.loop.config, on_shutdown=mode)
         self.loop.shutdown()
         self.get_logger().info(f"servo bus closed ({mode})")
 
