@@ -1,0 +1,125 @@
+"""Log-mel front end (numpy only), offline and streaming, bit-for-bit the same.
+
+16 kHz mono, 80 mel bins, 25 ms Hann window (400 samples), 10 ms hop (160 samples).
+Mel frame m uses the window that *ends* at sample 160 * (m + 1) (samples before 0 are zeros), so it
+needs no future audio: two mel frames make one 20 ms model token, and token t ends exactly at the end of
+face frame t's interval [320 t, 320 (t + 1)).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+SAMPLE_RATE = 16000
+N_MELS = 80
+WIN = 400
+HOP = 160
+N_FFT = 512
+SAMPLES_PER_FRAME = 320  # one 50 Hz model frame
+MELS_PER_TOKEN = SAMPLES_PER_FRAME // HOP  # 2
+TOKEN_DIM = N_MELS * MELS_PER_TOKEN  # 160
+LOG_FLOOR = 1e-6
+
+
+def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
+    return 2595.0 * np.log10(1.0 + hz / 700.0)
+
+
+def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    return 700.0 * (10.0 ** (mel / 2595.0) - 1.0)
+
+
+def mel_filterbank(n_mels: int = N_MELS, n_fft: int = N_FFT, sr: int = SAMPLE_RATE,
+                   fmin: float = 20.0, fmax: float = 7600.0) -> np.ndarray:
+    """Triangular HTK-style filters, shape [n_fft // 2 + 1, n_mels] (float64)."""
+    edges = _mel_to_hz(np.linspace(_hz_to_mel(np.array(fmin)), _hz_to_mel(np.array(fmax)), n_mels + 2))
+    bins = np.linspace(0.0, sr / 2.0, n_fft // 2 + 1)
+    fb = np.zeros((n_fft // 2 + 1, n_mels))
+    for m in range(n_mels):
+        lo, centre, hi = edges[m], edges[m + 1], edges[m + 2]
+        up = (bins - lo) / (centre - lo)
+        down = (hi - bins) / (hi - centre)
+        fb[:, m] = np.maximum(0.0, np.minimum(up, down))
+    return fb
+
+
+_WINDOW = np.hanning(WIN + 1)[:-1]  # periodic Hann
+_FILTERS = mel_filterbank()
+
+
+def to_float(pcm: np.ndarray) -> np.ndarray:
+    """int16 or float PCM -> float64 in [-1, 1]; NaN/Inf -> 0, clipped. Never raises on values."""
+    pcm = np.asarray(pcm)
+    if pcm.dtype == np.int16:
+        return pcm.astype(np.float64) / 32768.0
+    x = pcm.astype(np.float64, copy=True).reshape(-1)
+    x[~np.isfinite(x)] = 0.0
+    return np.clip(x, -1.0, 1.0)
+
+
+def _log_mel_windows(padded: np.ndarray, n_frames: int) -> np.ndarray:
+    """padded: float64 samples where frame m's window is padded[m*HOP : m*HOP + WIN]. -> [n_frames, 80] float32.
+
+    Frames are computed one at a time in a fixed-size loop body so batch size cannot change the arithmetic."""
+    out = np.empty((n_frames, N_MELS), dtype=np.float32)
+    for m in range(n_frames):
+        seg = padded[m * HOP: m * HOP + WIN] * _WINDOW
+        power = np.abs(np.fft.rfft(seg, n=N_FFT)) ** 2
+        out[m] = np.log(power @ _FILTERS + LOG_FLOOR)
+    return out
+
+
+def log_mel(pcm: np.ndarray) -> np.ndarray:
+    """Offline: all complete mel frames of `pcm` -> [len(pcm) // 160, 80] float32."""
+    x = to_float(pcm)
+    n_frames = len(x) // HOP
+    padded = np.concatenate([np.zeros(WIN - HOP), x])
+    return _log_mel_windows(padded, n_frames)
+
+
+def tokens_from_mel(mel: np.ndarray) -> np.ndarray:
+    """[M, 80] -> [M // 2, 160] (pairs of mel frames; a trailing odd frame is dropped)."""
+    n = mel.shape[0] // MELS_PER_TOKEN
+    return mel[: n * MELS_PER_TOKEN].reshape(n, TOKEN_DIM)
+
+
+def audio_tokens(pcm: np.ndarray) -> np.ndarray:
+    """Offline: complete 20 ms tokens of `pcm` -> [len(pcm) // 320, 160] float32."""
+    return tokens_from_mel(log_mel(pcm))
+
+
+class StreamingLogMel:
+    """Push PCM in any chunk sizes; get the same mel frames as `log_mel` on the concatenation."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self._buffer = np.zeros(WIN - HOP)  # the left context (zeros before the stream starts)
+
+    def push(self, pcm: np.ndarray) -> np.ndarray:
+        """-> [n_new, 80] float32 mel frames completed by this chunk."""
+        self._buffer = np.concatenate([self._buffer, to_float(pcm)])
+        n_frames = (len(self._buffer) - (WIN - HOP)) // HOP
+        if n_frames <= 0:
+            return np.zeros((0, N_MELS), dtype=np.float32)
+        mel = _log_mel_windows(self._buffer, n_frames)
+        self._buffer = self._buffer[n_frames * HOP:]
+        return mel
+
+
+class StreamingTokens:
+    """Push PCM; get 20 ms tokens [n_new, 160], identical to `audio_tokens` on the concatenation."""
+
+    def __init__(self) -> None:
+        self.mel = StreamingLogMel()
+        self._pending = np.zeros((0, N_MELS), dtype=np.float32)
+
+    def reset(self) -> None:
+        self.mel.reset()
+        self._pending = np.zeros((0, N_MELS), dtype=np.float32)
+
+    def push(self, pcm: np.ndarray) -> np.ndarray:
+        mel = np.concatenate([self._pending, self.mel.push(pcm)])
+        tokens = tokens_from_mel(mel)
+        self._pending = mel[tokens.shape[0] * MELS_PER_TOKEN:]
+        return tokens
