@@ -59,3 +59,20 @@ def test_cli_emulate_serves_a_port_that_scans(tmp_path):
     summary = json.loads(output.strip().splitlines()[-1])
     assert summary["device"] == "maestro" and summary["replies"] >= 7
     assert not link.exists()
+
+
+def test_emulator_for_the_shipped_face_matches_its_buses():
+    from talkface_ros.hardware.emulator import emulator_for_face
+
+    description = pytest.importorskip("talkface_ros.face.description").load_face_description()
+    calibrations = description.calibrations()
+    for bus in sorted({c.bus for c in calibrations}):
+        with emulator_for_face(bus, calibrations) as emu:
+            found = scan(emu.path, bus)
+            assert len(found) == 1
+            if bus == "maestro":
+                assert len(found[0].channels) > max(c.channel for c in calibrations if c.bus == "maestro")
+            else:
+                assert set(found[0].servos) == {c.channel for c in calibrations if c.bus == "dynamixel"}
+    with pytest.raises(ValueError, match="no joints"):
+        emulator_for_face("maestro", [c for c in calibrations if c.bus != "maestro"])
