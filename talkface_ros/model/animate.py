@@ -1,0 +1,74 @@
+"""`talkface animate IN.wav -o OUT.csv`: audio file -> Live Link Face CSV with the online model.
+
+Frame i reflects only audio up to the end of its 20 ms interval plus `lookahead` frames: the encoder runs over
+all tokens at once (equal to stepping it, see test_model_streaming) and the one-step denoiser runs frame by
+frame on its own outputs with the same noise draws as the streaming node. `--streaming` runs the node's very
+`push()` path instead. Audio is read like the audio_capture node does (any rate/channels -> 16 kHz mono int16).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+
+import numpy as np
+
+from talkface_ros.face.emotion import parse_emotion
+
+log = logging.getLogger(__name__)
+
+
+def animate_file(path: str, model: str | None = None, backend: str = "onnxruntime", lookahead: int = 0,
+                 seed: int = 0, emotion: str = "neutral", streaming: bool = False) -> np.ndarray:
+    """-> [ceil(samples / 320), 55] frames at 50 Hz. Raises AudioFileError / ModelFileError / ValueError."""
+    from talkface_ros.audio.pcm import float_to_int16
+    from talkface_ros.audio.wav import load_audio
+    from talkface_ros.model.streamer import FaceStreamer, sanitize_frame
+
+    emo = parse_emotion(emotion)
+    pcm = float_to_int16(load_audio(path))
+    streamer = FaceStreamer.from_pretrained(model, backend=backend, threads=1, lookahead=lookahead, seed=seed)
+    streamer.set_emotion(emo.label, emo.intensity)
+    if streaming:
+        frames = streamer.push(pcm) + streamer.flush()
+        values = np.stack([f.values for f in frames]) if frames else np.zeros((0, 55), np.float32)
+    else:
+        values = streamer.animate(pcm)
+    return sanitize_frame(values)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", help="audio file (any format/rate/channels soundfile reads)")
+    parser.add_argument("-o", "--out", required=True, help="output Live Link Face CSV")
+    parser.add_argument("--fps", type=float, default=60.0, help="output frame rate (default 60)")
+    parser.add_argument("--emotion", default="neutral", help="label[:intensity], e.g. happy:0.8")
+    parser.add_argument("--lookahead", type=int, default=0, help="future 20 ms frames the model may see (0-3)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--model", default=None, help="model folder (default: the shipped model)")
+    parser.add_argument("--backend", default="onnxruntime", choices=("onnxruntime", "torch"))
+    parser.add_argument("--streaming", action="store_true", help="run the node's push() path (slower, same result)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from talkface_ros.audio.wav import AudioFileError
+    from talkface_ros.face.frames import resample_frames
+    from talkface_ros.face.livelink import write_livelink_csv
+    from talkface_ros.model.checkpoint import ModelFileError
+
+    if not np.isfinite(args.fps) or args.fps <= 0:
+        log.error("--fps must be positive")
+        return 2
+    t0 = time.perf_counter()
+    try:
+        frames = animate_file(args.input, args.model, args.backend, args.lookahead, args.seed, args.emotion,
+                              args.streaming)
+    except (AudioFileError, ModelFileError, ValueError) as exc:
+        log.error("%s", exc)
+        return 1
+    seconds = len(frames) / 50.0
+    out = resample_frames(frames, 50.0, args.fps) if len(frames) else frames
+    write_livelink_csv(args.out, out, args.fps)
+    elapsed = time.perf_counter() - t0
+    log.info("%s: %.2f s of audio -> %d frames at %g fps in %.3f s (%.0fx real time)", args.out, seconds,
+             len(out), args.fps, elapsed, seconds / max(elapsed, 1e-9))
+    return 0

@@ -1,0 +1,254 @@
+"""FaceStreamer (contract F): the online model runtime used by the face_inference node and `talkface animate`.
+
+push(pcm) -> list[Frame]: PCM of any chunk size in; every 20 ms of audio (plus `lookahead` frames of delay)
+gives one face frame. Backends: "onnxruntime" (default; torch is never imported) and "torch".
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from talkface_ros.face.arkit import FRAME_SIZE
+from talkface_ros.face.emotion import EMOTION_INDEX, EMOTIONS
+from talkface_ros.model.checkpoint import CONFIG, ModelFileError, read_json
+from talkface_ros.model.features import SAMPLE_RATE, SAMPLES_PER_FRAME, StreamingTokens
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "talkface"
+NEG_INF = -1e9
+HEAD_POSE_LIMIT = 0.6
+N_BLENDSHAPES = 52
+BACKENDS = ("onnxruntime", "torch")
+
+
+@dataclass
+class Frame:
+    index: int
+    time_s: float  # centre of the frame's 20 ms interval, in audio time
+    values: np.ndarray  # float32 [55], FRAME_NAMES order
+
+
+def default_model_dir() -> Path:
+    from talkface_ros.paths import models_dir
+
+    return models_dir() / DEFAULT_MODEL
+
+
+def sanitize_frame(values: np.ndarray) -> np.ndarray:
+    """NaN/Inf -> 0; weights clipped to [0, 1], head pose to +-0.6 rad. float32 [.., 55]."""
+    out = np.nan_to_num(np.asarray(values, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+    out[..., :N_BLENDSHAPES] = np.clip(out[..., :N_BLENDSHAPES], 0.0, 1.0)
+    out[..., N_BLENDSHAPES:] = np.clip(out[..., N_BLENDSHAPES:], -HEAD_POSE_LIMIT, HEAD_POSE_LIMIT)
+    return out
+
+
+def emotion_vector(label: str, intensity: float) -> np.ndarray:
+    if label not in EMOTION_INDEX:
+        raise ValueError(f"unknown emotion {label!r}; expected one of {', '.join(EMOTIONS)}")
+    if not np.isfinite(intensity):
+        raise ValueError(f"emotion intensity {intensity} is not finite")
+    vec = np.zeros((1, len(EMOTIONS)), dtype=np.float32)
+    vec[0, EMOTION_INDEX[label]] = float(np.clip(intensity, 0.0, 1.0))
+    return vec
+
+
+class _OrtBackend:
+    def __init__(self, directory: Path, threads: int) -> None:
+        import onnxruntime as ort
+
+        from talkface_ros.model.export import DENOISE_STEP, ENCODE_ALL, STREAM_STEP
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.sessions = {}
+        for name in (STREAM_STEP, ENCODE_ALL, DENOISE_STEP):
+            path = directory / name
+            if not path.is_file():
+                raise ModelFileError(f"model file missing: {path} (run `talkface export-onnx {directory}`)")
+            try:
+                self.sessions[name] = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+            except Exception as exc:  # onnxruntime raises its own exception types
+                raise ModelFileError(f"model file {path} is corrupt: {str(exc)[:300]}") from None
+        self.step_session = self.sessions[STREAM_STEP]
+        self.encode_session = self.sessions[ENCODE_ALL]
+        self.denoise_session = self.sessions[DENOISE_STEP]
+
+    def stream_step(self, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        frame, _, k, v = self.step_session.run(None, feeds)
+        return frame, k, v
+
+    def encode_all(self, tokens: np.ndarray) -> np.ndarray:
+        return self.encode_session.run(None, {"tokens": tokens})[0]
+
+    def denoise(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        return self.denoise_session.run(None, feeds)[0]
+
+
+class _TorchBackend:
+    def __init__(self, directory: Path, threads: int) -> None:
+        import torch
+
+        from talkface_ros.model.checkpoint import load_checkpoint
+        from talkface_ros.model.steps import DenoiseStep, EncodeAll, StreamStep
+
+        torch.set_num_threads(threads)
+        self.torch = torch
+        model, _, _ = load_checkpoint(directory)
+        self.step_module = StreamStep(model).eval()
+        self.encode_module = EncodeAll(model).eval()
+        self.denoise_module = DenoiseStep(model).eval()
+
+    def _t(self, feeds: dict[str, np.ndarray]) -> dict:
+        return {k: self.torch.from_numpy(np.ascontiguousarray(v)) for k, v in feeds.items()}
+
+    def stream_step(self, feeds):
+        with self.torch.inference_mode():
+            frame, _, k, v = self.step_module(**self._t(feeds))
+        return frame.numpy(), k.numpy(), v.numpy()
+
+    def encode_all(self, tokens):
+        with self.torch.inference_mode():
+            return self.encode_module(self.torch.from_numpy(tokens)).numpy()
+
+    def denoise(self, feeds):
+        with self.torch.inference_mode():
+            return self.denoise_module(**self._t(feeds)).numpy()
+
+
+class FaceStreamer:
+    """Online audio -> face frames. Not thread-safe: one stream per instance."""
+
+    frame_rate: float = SAMPLE_RATE / SAMPLES_PER_FRAME  # 50.0
+
+    def __init__(self, directory: Path, config: dict, backend: str = "onnxruntime", threads: int = 1,
+                 lookahead: int = 0, seed: int = 0) -> None:
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
+        self.max_lookahead = int(config.get("max_lookahead", 3))
+        if not 0 <= int(lookahead) <= self.max_lookahead:
+            raise ValueError(f"lookahead {lookahead} is outside [0, {self.max_lookahead}] frames")
+        if int(threads) < 1:
+            raise ValueError("threads must be >= 1")
+        self.directory = directory
+        self.backend_name = backend
+        self.lookahead = int(lookahead)
+        self.seed = int(seed)
+        self.window = int(config["window"])
+        self.history_len = int(config["history"])
+        self.cache_shape = (int(config["n_layer"]), 1, int(config["n_head"]), self.window,
+                            int(config["d_model"]) // int(config["n_head"]))
+        self.backend = _OrtBackend(directory, threads) if backend == "onnxruntime" else _TorchBackend(directory, threads)
+        self._emotion = emotion_vector("neutral", 1.0)
+        self._lookahead_arr = np.array([self.lookahead], dtype=np.int64)
+        self.reset()
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path | None = None, backend: str = "onnxruntime", threads: int = 1,
+                        lookahead: int = 0, seed: int = 0) -> "FaceStreamer":
+        """path: a model folder (config.json, model.safetensors, *.onnx); None = the shipped model."""
+        directory = Path(path) if path is not None else default_model_dir()
+        if not directory.is_dir():
+            raise ModelFileError(f"model folder not found: {directory}")
+        config = read_json(directory / CONFIG)
+        for key in ("window", "history", "n_layer", "n_head", "d_model"):
+            if not isinstance(config.get(key), int) or config[key] <= 0:
+                raise ModelFileError(f"{directory / CONFIG}: missing or bad {key!r}")
+        return cls(directory, config, backend=backend, threads=threads, lookahead=lookahead, seed=seed)
+
+    # -- state ---------------------------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget all audio and generated frames; the noise generator restarts from the seed."""
+        self.tokens = StreamingTokens()
+        self.k_cache = np.zeros(self.cache_shape, dtype=np.float32)
+        self.v_cache = np.zeros(self.cache_shape, dtype=np.float32)
+        self.history = np.zeros((1, self.history_len, FRAME_SIZE), dtype=np.float32)
+        self.n_tokens = 0
+        self.n_frames = 0
+        self.samples_in = 0
+        self.rng = np.random.default_rng(self.seed)
+
+    def set_emotion(self, label: str, intensity: float = 1.0) -> None:
+        """Raises ValueError for an unknown label; intensity is clipped to [0, 1]."""
+        self._emotion = emotion_vector(label, intensity)
+
+    def _mask(self) -> np.ndarray:
+        valid = min(self.n_tokens + 1, self.window)
+        mask = np.full(self.window, NEG_INF, dtype=np.float32)
+        mask[self.window - valid:] = 0.0
+        return mask
+
+    def _noise(self) -> np.ndarray:
+        return self.rng.standard_normal((1, FRAME_SIZE)).astype(np.float32)
+
+    def _emit(self, raw: np.ndarray) -> Frame:
+        values = sanitize_frame(raw[0])
+        self.history = np.concatenate([self.history[:, 1:], values[None, None]], axis=1)
+        frame = Frame(self.n_frames, (self.n_frames + 0.5) / self.frame_rate, values)
+        self.n_frames += 1
+        return frame
+
+    # -- streaming -----------------------------------------------------------------------------------------
+    def step_token(self, token: np.ndarray) -> Frame | None:
+        """One 20 ms token [160] -> the frame `lookahead` tokens back (None during the first `lookahead`)."""
+        noise = self._noise()
+        feeds = {"token": token.reshape(1, -1).astype(np.float32), "k_cache": self.k_cache,
+                 "v_cache": self.v_cache, "mask": self._mask(), "history": self.history, "noise": noise,
+                 "emotion": self._emotion, "lookahead": self._lookahead_arr}
+        raw, self.k_cache, self.v_cache = self.backend.stream_step(feeds)
+        self.n_tokens += 1
+        if self.n_tokens <= self.lookahead:
+            self.rng = np.random.default_rng(self.seed)  # noise draws start with the first emitted frame
+            return None
+        return self._emit(raw)
+
+    def push(self, pcm: np.ndarray) -> list[Frame]:
+        """PCM chunk (int16, or float in [-1, 1]; NaN/Inf -> 0, clipped), 16 kHz mono -> new frames."""
+        pcm = np.asarray(pcm)
+        if pcm.ndim != 1:
+            pcm = pcm.reshape(-1)
+        self.samples_in += len(pcm)
+        frames = []
+        for token in self.tokens.push(pcm):
+            frame = self.step_token(token)
+            if frame is not None:
+                frames.append(frame)
+        return frames
+
+    def flush(self) -> list[Frame]:
+        """End of utterance: zero-pad so every started 20 ms frame is output (T = ceil(samples / 320)),
+        then the `lookahead` frames still held back. The stream continues afterwards as if zeros were heard."""
+        pad = (-self.samples_in) % SAMPLES_PER_FRAME
+        frames = self.push(np.zeros(pad, dtype=np.float32)) if pad else []
+        frames += self.push(np.zeros(self.lookahead * SAMPLES_PER_FRAME, dtype=np.float32))
+        return frames
+
+    # -- offline (same computation, batched encoder) ---------------------------------------------------------
+    def animate(self, pcm: np.ndarray) -> np.ndarray:
+        """A whole utterance -> [ceil(N / 320), 55] frames, equal to reset + push + flush (within float
+        tolerance): the encoder runs over all tokens at once, the denoiser frame by frame with the same noise."""
+        from talkface_ros.model.features import audio_tokens
+
+        self.reset()
+        pcm = np.asarray(pcm).reshape(-1)
+        n_frames = -(-len(pcm) // SAMPLES_PER_FRAME)
+        if n_frames == 0:
+            return np.zeros((0, FRAME_SIZE), dtype=np.float32)
+        pad = n_frames * SAMPLES_PER_FRAME - len(pcm) + self.lookahead * SAMPLES_PER_FRAME
+        audio = np.concatenate([pcm.astype(np.float32) / 32768.0 if pcm.dtype == np.int16 else pcm.astype(np.float32),
+                                np.zeros(pad, dtype=np.float32)])
+        tokens = audio_tokens(audio)[None].astype(np.float32)
+        h_all = self.backend.encode_all(tokens)[0]
+        out = np.empty((n_frames, FRAME_SIZE), dtype=np.float32)
+        for t in range(n_frames):
+            feeds = {"h": h_all[t + self.lookahead][None], "history": self.history, "noise": self._noise(),
+                     "emotion": self._emotion, "lookahead": self._lookahead_arr}
+            out[t] = self._emit(self.backend.denoise(feeds)).values
+        self.n_tokens = tokens.shape[1]
+        return out

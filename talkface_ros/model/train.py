@@ -1,0 +1,311 @@
+"""`talkface train` (encoder + diffusion teacher) and `talkface distill` (one-step student).
+
+Checkpoints: OUT/model.safetensors (+ optimizer moments as extra tensors, for resume) + config.json + card.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from talkface_ros.model.checkpoint import CARD, load_checkpoint, read_json, save_checkpoint
+from talkface_ros.model.data import Batch, feature_stats, load_clips, sample_batch
+from talkface_ros.model.diffusion import ddim_sample, one_step, v_loss
+from talkface_ros.model.network import FaceModel, ModelConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 3000
+    batch: int = 24
+    seq: int = 100  # tokens per crop (2 s)
+    lr: float = 2e-3
+    warmup: int = 100
+    weight_decay: float = 0.01
+    cfg_drop: float = 0.15  # classifier-free guidance: emotion dropped this often
+    history_noise: float = 0.1  # normalised units, against exposure bias in outpainting
+    aux_weight: float = 1.0
+    seed: int = 0
+    threads: int = 2
+    save_every: int = 250
+
+
+@dataclass
+class DistillConfig:
+    steps: int = 600
+    batch: int = 16
+    seq: int = 100
+    frames_per_batch: int = 384
+    lr: float = 5e-4
+    teacher_steps: int = 20  # DDIM steps of the teacher (NFE = 2 x this with guidance)
+    guidance: float = 1.5
+    gt_weight: float = 0.5
+    velocity_weight: float = 0.5
+    jitter_weight: float = 0.25
+    history_noise: float = 0.1
+    seed: int = 1
+    threads: int = 2
+    save_every: int = 200
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                              cwd=Path(__file__).parent).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def lr_at(step: int, total: int, base: float, warmup: int) -> float:
+    if step < warmup:
+        return base * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return base * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def _optimizer_state(opt: torch.optim.Optimizer, params: list[torch.nn.Parameter]) -> dict[str, torch.Tensor]:
+    out = {}
+    for i, p in enumerate(params):
+        st = opt.state.get(p, {})
+        for key in ("exp_avg", "exp_avg_sq"):
+            if key in st:
+                out[f"opt/{i}/{key}"] = st[key]
+        if "step" in st:
+            out[f"opt/{i}/step"] = torch.as_tensor(st["step"], dtype=torch.float32).reshape(1)
+    return out
+
+
+def _restore_optimizer(opt: torch.optim.Optimizer, params: list[torch.nn.Parameter],
+                       extra: dict[str, torch.Tensor]) -> None:
+    for i, p in enumerate(params):
+        if f"opt/{i}/exp_avg" in extra:
+            opt.state[p] = {"exp_avg": extra[f"opt/{i}/exp_avg"].clone(),
+                            "exp_avg_sq": extra[f"opt/{i}/exp_avg_sq"].clone(),
+                            "step": torch.tensor(float(extra[f"opt/{i}/step"][0]))}
+
+
+def _select(batch: Batch, h: torch.Tensor, model: FaceModel, history_noise: float, gen: torch.Generator):
+    """Flatten the valid frames of a batch: -> (x0 norm, h at t+L, history norm (noised), clean history norm,
+    emotion, lookahead)."""
+    L = batch.lookahead
+    B, S, _ = batch.frames.shape
+    h_shift = torch.zeros_like(h)
+    h_shift[:, : S - L] = h[:, L:]
+    idx = batch.valid
+    x0 = model.normalize(batch.frames[idx])
+    hist_clean = model.normalize(batch.history[idx])
+    hist = hist_clean + history_noise * torch.randn(hist_clean.shape, generator=gen)
+    emotion = batch.emotion[:, None].expand(B, S, -1)[idx]
+    lookahead = torch.full((x0.shape[0],), L, dtype=torch.long)
+    return x0, h_shift[idx], hist, hist_clean, emotion, lookahead
+
+
+def evaluate_teacher(model: FaceModel, clips, seed: int = 123, batches: int = 4) -> dict:
+    rng = np.random.default_rng(seed)
+    gen = torch.Generator().manual_seed(seed)
+    losses, aux = [], []
+    with torch.no_grad():
+        for _ in range(batches):
+            batch = sample_batch(clips, 16, 100, model.cfg.history, int(rng.integers(0, 4)), rng, gain_db=0.0)
+            h = model.encoder(batch.tokens)
+            x0, hh, hist, _, emo, la = _select(batch, h, model, 0.0, gen)
+            losses.append(v_loss(model.teacher, x0, hh, hist, emo, la, gen).mean().item())
+            aux.append(F.mse_loss(model.aux_head(hh), x0).item())
+    return {"val_v_loss": float(np.mean(losses)), "val_aux_mse": float(np.mean(aux))}
+
+
+def train(corpus: str, out: str, tcfg: TrainConfig, mcfg: ModelConfig, resume: bool = True,
+          limit: int | None = None) -> FaceModel:
+    torch.set_num_threads(tcfg.threads)
+    torch.manual_seed(tcfg.seed)
+    out_dir = Path(out)
+    clips = load_clips(corpus, "train", limit)
+    val = load_clips(corpus, "val", limit) or clips[:8]
+    if not clips:
+        raise ValueError(f"no training utterances in {corpus}")
+    start_step, extra, card = 0, {}, {}
+    if resume and (out_dir / "model.safetensors").is_file():
+        model, card, extra = load_checkpoint(out_dir)
+        start_step = int(card.get("train", {}).get("step", 0))
+        log.info("resuming from %s at step %d", out_dir, start_step)
+    else:
+        model = FaceModel(mcfg)
+        fm, fs, am, as_ = feature_stats(clips)
+        model.encoder.feat_mean.copy_(torch.from_numpy(fm))
+        model.encoder.feat_std.copy_(torch.from_numpy(fs))
+        model.face_mean.copy_(torch.from_numpy(am))
+        model.face_std.copy_(torch.from_numpy(as_))
+    model.train()
+    params = [p for n, p in model.named_parameters() if not n.startswith("student.")]
+    opt = torch.optim.AdamW(params, lr=tcfg.lr, weight_decay=tcfg.weight_decay)
+    _restore_optimizer(opt, params, extra)
+    rng = np.random.default_rng(tcfg.seed + start_step)
+    gen = torch.Generator().manual_seed(tcfg.seed + start_step)
+    t0 = time.time()
+    elapsed_before = float(card.get("train", {}).get("wall_s", 0.0))
+    from tqdm import tqdm
+
+    bar = tqdm(range(start_step, tcfg.steps), initial=start_step, total=tcfg.steps, desc="train", mininterval=5)
+    for step in bar:
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step, tcfg.steps, tcfg.lr, tcfg.warmup)
+        batch = sample_batch(clips, tcfg.batch, tcfg.seq, mcfg.history, int(rng.integers(0, mcfg.max_lookahead + 1)), rng)
+        h = model.encoder(batch.tokens)
+        x0, hh, hist, _, emo, la = _select(batch, h, model, tcfg.history_noise, gen)
+        drop = torch.rand(emo.shape[0], generator=gen) < tcfg.cfg_drop
+        emo = emo.masked_fill(drop[:, None], 0.0)
+        diff = v_loss(model.teacher, x0, hh, hist, emo, la, gen).mean()
+        aux = F.mse_loss(model.aux_head(hh), x0)
+        loss = diff + tcfg.aux_weight * aux
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        bar.set_postfix(v=f"{diff.item():.3f}", aux=f"{aux.item():.3f}", refresh=False)
+        last = step + 1 == tcfg.steps
+        if (step + 1) % tcfg.save_every == 0 or last:
+            model.eval()
+            metrics = evaluate_teacher(model, val) if last else {}
+            model.train()
+            card = {**card, "train": {"step": step + 1, "corpus": str(corpus), "clips": len(clips),
+                                      "minutes": round(sum(len(c.tokens) for c in clips) / 3000.0, 1),
+                                      "config": asdict(tcfg), "wall_s": round(elapsed_before + time.time() - t0, 1),
+                                      "last_loss": {"v": diff.item(), "aux": aux.item()}, **metrics},
+                    "git_commit": git_commit()}
+            save_checkpoint(model, out_dir, card, _optimizer_state(opt, params))
+    model.eval()
+    return model
+
+
+def distill(teacher_dir: str, corpus: str, out: str, dcfg: DistillConfig, resume: bool = True,
+            limit: int | None = None) -> FaceModel:
+    torch.set_num_threads(dcfg.threads)
+    torch.manual_seed(dcfg.seed)
+    out_dir = Path(out)
+    clips = load_clips(corpus, "train", limit)
+    start_step = 0
+    if resume and (out_dir / "model.safetensors").is_file() and read_json(out_dir / CARD).get("distill"):
+        model, card, extra = load_checkpoint(out_dir)
+        start_step = int(card["distill"].get("step", 0))
+        log.info("resuming distillation from %s at step %d", out_dir, start_step)
+    else:
+        model, card, extra = load_checkpoint(teacher_dir)
+        model.student.load_state_dict(model.teacher.state_dict())
+        extra = {}
+    for p in model.parameters():
+        p.requires_grad_(False)
+    params = list(model.student.parameters())
+    for p in params:
+        p.requires_grad_(True)
+    opt = torch.optim.AdamW(params, lr=dcfg.lr, weight_decay=0.0)
+    _restore_optimizer(opt, params, extra)
+    rng = np.random.default_rng(dcfg.seed + start_step)
+    gen = torch.Generator().manual_seed(dcfg.seed + start_step)
+    model.eval()
+    model.student.train()
+    t0 = time.time()
+    elapsed_before = float(card.get("distill", {}).get("wall_s", 0.0))
+    from tqdm import tqdm
+
+    bar = tqdm(range(start_step, dcfg.steps), initial=start_step, total=dcfg.steps, desc="distill", mininterval=5)
+    for step in bar:
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step, dcfg.steps, dcfg.lr, 50)
+        L = int(rng.integers(0, model.cfg.max_lookahead + 1))
+        batch = sample_batch(clips, dcfg.batch, dcfg.seq, model.cfg.history, L, rng)
+        with torch.no_grad():
+            h = model.encoder(batch.tokens)
+        x0, hh, hist, hist_clean, emo, la = _select(batch, h, model, dcfg.history_noise, gen)
+        pick = torch.randperm(x0.shape[0], generator=gen)[: dcfg.frames_per_batch]
+        x0, hh, hist, hist_clean, emo, la = x0[pick], hh[pick], hist[pick], hist_clean[pick], emo[pick], la[pick]
+        noise = torch.randn(x0.shape, generator=gen)
+        target = ddim_sample(model.teacher, noise, hh, hist, emo, la, dcfg.teacher_steps, dcfg.guidance)
+        pred = one_step(model.student, noise, hh, hist, emo, la)
+        distill_loss = F.mse_loss(pred, target)
+        gt_loss = F.mse_loss(pred, x0)
+        prev, prev2 = hist_clean[:, -1], hist_clean[:, -2]
+        velocity = F.mse_loss(pred - prev, x0 - prev)
+        jitter = F.mse_loss(pred - 2 * prev + prev2, x0 - 2 * prev + prev2)
+        loss = distill_loss + dcfg.gt_weight * gt_loss + dcfg.velocity_weight * velocity + dcfg.jitter_weight * jitter
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        bar.set_postfix(d=f"{distill_loss.item():.3f}", gt=f"{gt_loss.item():.3f}", refresh=False)
+        last = step + 1 == dcfg.steps
+        if (step + 1) % dcfg.save_every == 0 or last:
+            card = {**card, "distill": {"step": step + 1, "teacher": str(teacher_dir), "config": asdict(dcfg),
+                                        "wall_s": round(elapsed_before + time.time() - t0, 1),
+                                        "nfe_teacher": dcfg.teacher_steps * (2 if dcfg.guidance != 1.0 else 1),
+                                        "nfe_student": 1,
+                                        "last_loss": {"distill": distill_loss.item(), "gt": gt_loss.item(),
+                                                      "velocity": velocity.item(), "jitter": jitter.item()}},
+                    "git_commit": git_commit()}
+            save_checkpoint(model, out_dir, card, _optimizer_state(opt, params))
+    model.eval()
+    return model
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--corpus", default="out/corpus", help="corpus folder (contract A)")
+    parser.add_argument("-o", "--out", required=True, help="checkpoint folder")
+    parser.add_argument("--steps", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--limit", type=int, default=None, help="use at most this many utterances per split")
+    parser.add_argument("--no-resume", action="store_true", help="start over even if OUT has a checkpoint")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config field (training or model), e.g. --set batch=16 --set d_model=96")
+
+
+def _overrides(items: list[str], *configs) -> None:
+    for item in items:
+        key, _, value = item.partition("=")
+        for cfg in configs:
+            if hasattr(cfg, key):
+                setattr(cfg, key, type(getattr(cfg, key))(json.loads(value)))
+                break
+        else:
+            raise SystemExit(f"unknown config field {key!r}")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_common(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    tcfg, mcfg = TrainConfig(threads=args.threads), ModelConfig()
+    if args.steps is not None:
+        tcfg.steps = args.steps
+    _overrides(args.set, tcfg, mcfg)
+    train(args.corpus, args.out, tcfg, mcfg, resume=not args.no_resume, limit=args.limit)
+    return 0
+
+
+def add_distill_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("teacher", help="teacher checkpoint folder (from `talkface train`)")
+    _add_common(parser)
+    parser.add_argument("--onnx", action="store_true", help="also export the ONNX graphs into OUT")
+
+
+def run_distill(args: argparse.Namespace) -> int:
+    dcfg = DistillConfig(threads=args.threads)
+    if args.steps is not None:
+        dcfg.steps = args.steps
+    _overrides(args.set, dcfg)
+    model = distill(args.teacher, args.corpus, args.out, dcfg, resume=not args.no_resume, limit=args.limit)
+    if args.onnx:
+        from talkface_ros.model.export import export_onnx
+
+        export_onnx(model, args.out)
+    return 0
