@@ -48,3 +48,16 @@ def test_real_set_alignment():
         assert item.reference.shape == (len(item.phone_class), 55)
         assert (item.phone_class & 8).any()  # every pair has a spread vowel (ɪ ɛ, or aɪ's second half)
     assert sum(bool((i.phone_class & 1).any()) for i in items) >= 5  # "front", "right", "side": open vowels
+
+
+def test_festival_segs_and_timing():
+    from talkface_ros.data import festival
+    from talkface_ros.data.align_check import check_festival
+
+    phones = festival.parse_segs("#\n0.1650 100 pau\n0.2550 100 hh\n0.2850 100 ax\n0.5 100 m\n")
+    assert [p.symbol for p in phones] == ["", "h", "ə", "m"] and phones[1].start == pytest.approx(0.165)
+    if not festival.available():
+        pytest.skip("festival not installed")
+    report = check_festival(("kal", "slt"), sentences=8, seed=1)
+    for name, summary in report["voices"].items():
+        assert summary["boundaries"] >= 8 and summary["median_ms"] < 30.0, (name, summary)

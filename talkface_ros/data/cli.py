@@ -13,11 +13,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--workers", type=int, default=2)
     synth.add_argument("--shard-seconds", type=float, default=120.0)
+    synth.add_argument("--festival-share", type=float, default=0.12, help="share of utterances from Festival voices (0 = espeak-ng only)")
     synth.add_argument("--no-progress", action="store_true")
     align = sub.add_parser("align-check", help="phone-timing error vs audio silence boundaries, per language")
     align.add_argument("--languages", default="en-us,de,fr,es,ru,fi")
     align.add_argument("--sentences", type=int, default=20)
     align.add_argument("--seed", type=int, default=0)
+    align.add_argument("--synth", default="espeak-ng,festival", help="espeak-ng and/or festival")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -26,13 +28,18 @@ def run(args: argparse.Namespace) -> int:
 
         if args.hours <= 0 or args.workers < 1 or args.shard_seconds <= 0:
             raise SystemExit("--hours, --workers and --shard-seconds must be positive")
-        summary = synthesize(SynthConfig(out=args.out, hours=args.hours, seed=args.seed, shard_seconds=args.shard_seconds, workers=args.workers), progress=not args.no_progress)
+        summary = synthesize(SynthConfig(out=args.out, hours=args.hours, seed=args.seed, shard_seconds=args.shard_seconds, workers=args.workers, festival_share=args.festival_share), progress=not args.no_progress)
         print(json.dumps(summary))
         return 0
     if args.action == "align-check":
-        from talkface_ros.data.align_check import check_languages
+        from talkface_ros.data.align_check import check_festival, check_languages
 
-        report = check_languages(args.languages.split(","), args.sentences, args.seed)
-        print(json.dumps(report, indent=1))
+        reports = []
+        synths = args.synth.split(",")
+        if "espeak-ng" in synths:
+            reports.append(check_languages(args.languages.split(","), args.sentences, args.seed))
+        if "festival" in synths:
+            reports.append(check_festival(sentences=args.sentences, seed=args.seed))
+        print(json.dumps(reports, indent=1))
         return 0
     return 2

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,13 +16,16 @@ import numpy as np
 
 from talkface_ros.data import corpus as corpus_io
 from talkface_ros.data.corpus import Utterance
-from talkface_ros.data.espeak import MAX_SENTENCE_S, EspeakSynth
+from talkface_ros.data.espeak import MAX_SENTENCE_S, EspeakSynth, SynthResult
 from talkface_ros.data.teacher import SpeakerStyle, animate
 from talkface_ros.data.texts import random_sentence
 from talkface_ros.data.voices import choose_voice
 from talkface_ros.face.emotion import EMOTIONS
 
 log = logging.getLogger(__name__)
+
+FESTIVAL_VOICE_NAMES = ("kal", "slt", "ked")
+FESTIVAL_HELDOUT = ("ked",)
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ class SynthConfig:
     shard_seconds: float = 120.0
     workers: int = 2
     neutral_share: float = 0.35
+    festival_share: float = 0.12  # of utterances, when festival is installed
 
     @property
     def num_shards(self) -> int:
@@ -54,6 +59,19 @@ def speaker_style(seed: int, voice_name: str, pitch: int) -> SpeakerStyle:
     return SpeakerStyle.random(np.random.default_rng([seed, key]))
 
 
+def _finish(rng: np.random.Generator, uid: str, result: SynthResult, style: SpeakerStyle, neutral_share: float, **meta) -> Utterance | None:
+    """Synth result -> teacher-animated utterance (random emotion), or None if unusable."""
+    if len(result.audio) < 16000 * 0.3 or len(result.audio) > MAX_SENTENCE_S * 16000 or not result.phones:
+        return None
+    emotion = "neutral" if rng.random() < neutral_share else str(rng.choice(EMOTIONS[1:]))
+    intensity = 1.0 if emotion == "neutral" else float(rng.uniform(0.3, 1.0))
+    teacher = animate(result.phones, result.audio, rng, emotion=emotion, intensity=intensity, style=style)
+    return Utterance(
+        id=uid, audio=result.audio, frames=teacher.frames, phone_class=teacher.phone_class, viseme=teacher.viseme,
+        emotion=emotion, intensity=intensity, **meta,
+    )
+
+
 def make_utterance(rng: np.random.Generator, uid: str, seed: int, neutral_share: float = 0.35) -> Utterance | None:
     choice = choose_voice(rng)
     text = random_sentence(choice.text_language, rng)
@@ -63,25 +81,50 @@ def make_utterance(rng: np.random.Generator, uid: str, seed: int, neutral_share:
     while len(result.audio) > MAX_SENTENCE_S * 16000 and len(words) > 1:
         words = words[: max(1, len(words) * 2 // 3)]
         result = synth.synth(" ".join(words), choice.voice)
-    if len(result.audio) < 16000 * 0.3 or not result.phones:
-        return None
-    emotion = "neutral" if rng.random() < neutral_share else str(rng.choice(EMOTIONS[1:]))
-    intensity = 1.0 if emotion == "neutral" else float(rng.uniform(0.3, 1.0))
     style = speaker_style(seed, choice.voice.name, choice.voice.pitch)
-    teacher = animate(result.phones, result.audio, rng, emotion=emotion, intensity=intensity, style=style)
-    return Utterance(
-        id=uid, audio=result.audio, frames=teacher.frames, phone_class=teacher.phone_class, viseme=teacher.viseme,
-        emotion=emotion, intensity=intensity, language=choice.voice.language,
-        voice=f"{choice.voice.name}@p{choice.voice.pitch}r{choice.voice.rate_wpm}", synth="espeak-ng",
-        split=choice.split,
+    return _finish(
+        rng, uid, result, style, neutral_share, language=choice.voice.language,
+        voice=f"{choice.voice.name}@p{choice.voice.pitch}r{choice.voice.rate_wpm}", synth="espeak-ng", split=choice.split,
     )
+
+
+def make_festival_utterances(rng: np.random.Generator, prefix: str, count: int, seed: int, neutral_share: float) -> list[Utterance]:
+    """`count` US-English sentences from Festival voices (kal, slt: train/val; ked: held-out voice)."""
+    from talkface_ros.data import festival
+
+    if count <= 0 or not festival.available():
+        return []
+    out: list[Utterance] = []
+    # One festival process per voice (start-up dominates), one speaking rate per voice and shard.
+    stretches = {name: round(float(rng.uniform(0.85, 1.2)), 2) for name in FESTIVAL_VOICE_NAMES}
+    by_voice: dict[tuple[str, float], list[str]] = {}
+    for _ in range(count):
+        name = str(rng.choice(FESTIVAL_VOICE_NAMES))
+        by_voice.setdefault((name, stretches[name]), []).append(random_sentence("en", rng, max_words=8))
+    n = 0
+    for (name, stretch), texts in sorted(by_voice.items()):
+        try:
+            results = festival.synth_batch(texts, festival.FestivalVoice(name, stretch))
+        except (festival.FestivalError, OSError, subprocess.TimeoutExpired) as exc:
+            log.warning("festival %s failed, skipping: %s", name, exc)
+            continue
+        split = "heldout_voice" if name in FESTIVAL_HELDOUT else ("val" if rng.random() < 0.04 else "train")
+        style = speaker_style(seed, "festival:" + name, 50)
+        for result in results:
+            utt = _finish(rng, f"{prefix}-f{n:03d}", result, style, neutral_share, language="en-us", voice=f"festival:{name}@s{stretch}", synth="festival", split=split)
+            n += 1
+            if utt is not None:
+                out.append(utt)
+    return out
 
 
 def make_shard(config: SynthConfig, shard: int) -> tuple[int, float]:
     """Generate and write one shard; returns (shard, seconds of audio)."""
     rng = np.random.default_rng([config.seed, shard])
-    utterances: list[Utterance] = []
-    seconds = 0.0
+    # About 3 s per sentence: festival's share of the shard, synthesised in one festival process.
+    festival_count = int(round(config.festival_share * config.shard_seconds / 3.0))
+    utterances = make_festival_utterances(rng, f"s{config.seed}-{shard:05d}", festival_count, config.seed, config.neutral_share)
+    seconds = sum(len(u.audio) for u in utterances) / 16000.0
     n = 0
     while seconds < config.shard_seconds:
         utt = make_utterance(rng, f"s{config.seed}-{shard:05d}-{n:04d}", config.seed, config.neutral_share)

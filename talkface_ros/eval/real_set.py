@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from talkface_ros.data.phones import Phone
+from talkface_ros.data.phones import ARPABET_IPA, Phone
 from talkface_ros.eval.evaluate import EvalItem
 
 log = logging.getLogger(__name__)
@@ -21,13 +21,6 @@ ALSA_TRANSCRIPTS = {
     "Front_Center": "front center", "Front_Left": "front left", "Front_Right": "front right",
     "Rear_Center": "rear center", "Rear_Left": "rear left", "Rear_Right": "rear right",
     "Side_Left": "side left", "Side_Right": "side right",
-}
-ARPABET_IPA = {
-    "AA": "ɑ", "AE": "æ", "AH": "ʌ", "AO": "ɔ", "AW": "aʊ", "AY": "aɪ", "EH": "ɛ", "ER": "ɝ", "EY": "eɪ",
-    "IH": "ɪ", "IY": "i", "OW": "oʊ", "OY": "ɔɪ", "UH": "ʊ", "UW": "u", "B": "b", "CH": "tʃ", "D": "d",
-    "DH": "ð", "F": "f", "G": "ɡ", "HH": "h", "JH": "dʒ", "K": "k", "L": "l", "M": "m", "N": "n", "NG": "ŋ",
-    "P": "p", "R": "ɹ", "S": "s", "SH": "ʃ", "T": "t", "TH": "θ", "V": "v", "W": "w", "Y": "j", "Z": "z",
-    "ZH": "ʒ", "SIL": "",
 }
 
 
