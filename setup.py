@@ -60,6 +60,7 @@ setup(
         "dynamixel": ["dynamixel-sdk>=3.7"],
         "data": ["wordfreq>=3.0", "pocketsphinx>=5.0"],
         "test": ["pytest>=7", "hypothesis>=6"],
+        "bench": ["transformers>=4.30"],  # the FaceFormer-style peer (random weights, nothing downloaded)
     },
     zip_safe=False,
     maintainer="talkface_ros developers",
