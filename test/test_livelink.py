@@ -78,3 +78,21 @@ def test_resample_frames():
     assert back.shape == (100, 2) and np.allclose(back[5:-5], ramp[5:-5], atol=2e-3)
     with pytest.raises(ValueError):
         resample_frames(ramp, 0, 60)
+
+
+def test_capture_import_pairs_csv_with_wav(tmp_path):
+    import soundfile as sf
+
+    from talkface_ros.data.livelink_import import utterance_from_livelink
+
+    t60 = (np.arange(120) + 0.5) / 60  # 2 s at 60 fps: jaw follows a 1 Hz wave
+    frames = np.zeros((120, 55), np.float32)
+    frames[:, INDEX["jawOpen"]] = 0.5 + 0.4 * np.sin(2 * np.pi * t60)
+    write_livelink_csv(tmp_path / "take.csv", frames, 60)
+    sf.write(tmp_path / "take.wav", np.zeros(48000 * 2, np.float32), 48000)
+    utt = utterance_from_livelink(tmp_path / "take.csv", tmp_path / "take.wav")
+    assert utt.audio.dtype == np.int16 and len(utt.audio) == 32000 and utt.frames.shape == (100, 55)
+    t50 = (np.arange(100) + 0.5) / 50
+    assert np.allclose(utt.frames[5:-5, INDEX["jawOpen"]], 0.5 + 0.4 * np.sin(2 * np.pi * t50[5:-5]), atol=0.01)
+    later = utterance_from_livelink(tmp_path / "take.csv", tmp_path / "take.wav", offset_s=0.1)
+    assert np.allclose(later.frames[20:60, INDEX["jawOpen"]], utt.frames[15:55, INDEX["jawOpen"]], atol=1e-6)

@@ -18,8 +18,13 @@ TRAIN_LANGUAGES: dict[str, str] = {
     "ms": "ms", "fa": "fa",
 }
 HELDOUT_LANGUAGES: dict[str, str] = {"ca": "ca", "sl": "sl", "mk": "mk"}
-TRAIN_VARIANTS: tuple[str, ...] = ("", "m1", "m2", "m3", "m4", "m5", "m6", "f1", "f2", "f3", "f5")
-HELDOUT_VARIANTS: tuple[str, ...] = ("m7", "f4")
+# espeak-ng voice variants (espeak-ng-data/voices/!v): formant/pitch/breathiness/Klatt settings.
+TRAIN_VARIANTS: tuple[str, ...] = (
+    "", "m1", "m2", "m3", "m4", "m5", "m6", "m8", "f1", "f2", "f3", "f5", "klatt", "klatt3", "Andy", "Annie",
+    "aunty", "belinda", "benjamin", "david", "edward", "grandma", "grandpa", "iven2", "john", "linda", "max",
+    "michel", "norbert", "quincy", "rob", "shelby", "steph", "travis", "victor",
+)
+HELDOUT_VARIANTS: tuple[str, ...] = ("m7", "f4", "Alicia", "boris", "steph2")
 HELDOUT_LANG_SHARE = 0.06
 HELDOUT_VOICE_SHARE = 0.06
 VAL_SHARE = 0.04

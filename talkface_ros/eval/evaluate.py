@@ -63,6 +63,7 @@ def evaluate(system_name: str, system, items: list[EvalItem], set_name: str) -> 
         "open_vs_bilabial_auc": round(aucs["open_vs_bilabial_auc"], 3),
         "rounded_vs_spread_auc": round(aucs["rounded_vs_spread_auc"], 3),
         "mouth_mae": round(float(np.mean([metrics.mouth_mae(p, r) for p, r in refs])), 4) if refs else None,
+        "jaw_corr": round(float(np.nanmean([metrics.jaw_correlation(p, r) for p, r in refs])), 3) if refs else None,
         "lag_ms": round(float(np.median(lags)) * 20, 1) if lags else None,
         "jitter": round(float(np.mean(jitters)), 5),
         "emotion_acc": None,
@@ -74,7 +75,7 @@ def evaluate(system_name: str, system, items: list[EvalItem], set_name: str) -> 
 
 
 def format_table(results: list[EvalResult]) -> str:
-    cols = ["system", "set", "utts", "seconds", "open_vs_bilabial_auc", "rounded_vs_spread_auc", "mouth_mae", "lag_ms", "jitter", "emotion_acc"]
+    cols = ["system", "set", "utts", "seconds", "open_vs_bilabial_auc", "rounded_vs_spread_auc", "mouth_mae", "jaw_corr", "lag_ms", "jitter", "emotion_acc"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in results:
         values = [r.system, r.set_name, r.utterances, r.seconds, *[r.row.get(c) for c in cols[4:]]]

@@ -5,6 +5,7 @@
   rounded vs spread vowel frames.
 - mouth_mae: mean absolute error over the mouth group vs a reference (the teacher).
 - lag_frames: the shift (frames, positive = prediction late) maximising the cross-correlation of jawOpen.
+- jaw_correlation: Pearson correlation of jawOpen with the reference (scale-free).
 - jitter: mean absolute second difference of the mouth group (per frame^2), lower is smoother.
 - upper_face_diversity: mean std across seeds of the upper-face channels (non-deterministic systems > 0).
 - emotion_classifiability: leave-one-out nearest-centroid accuracy of the emotion label from the mean
@@ -94,6 +95,16 @@ def lag_frames(pred: np.ndarray, ref: np.ndarray, max_lag: int = 10, channel: st
         if score > best_score:
             best, best_score = lag, score
     return best
+
+
+def jaw_correlation(pred: np.ndarray, ref: np.ndarray) -> float:
+    """Pearson correlation of jawOpen with the reference (scale-free; NaN if either is constant)."""
+    n = min(len(pred), len(ref))
+    a = np.asarray(pred, np.float64)[:n, INDEX["jawOpen"]]
+    b = np.asarray(ref, np.float64)[:n, INDEX["jawOpen"]]
+    if n < 3 or a.std() == 0 or b.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(a, b)[0, 1])
 
 
 def jitter(frames: np.ndarray) -> float:
