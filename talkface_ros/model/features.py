@@ -46,6 +46,22 @@ _WINDOW = np.hanning(WIN + 1)[:-1]  # periodic Hann
 _FILTERS = mel_filterbank()
 
 
+def _sparse_filters(fb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The filterbank as (bin index, weight, segment start per mel) for a gather + np.add.reduceat."""
+    idx, weights, starts = [], [], []
+    for m in range(fb.shape[1]):
+        nz = np.nonzero(fb[:, m])[0]
+        if len(nz) == 0:  # an empty filter (cannot happen with 512-point FFT and 80 mels): keep the bin 0 slot
+            nz = np.array([0])
+        starts.append(len(idx))
+        idx.extend(nz.tolist())
+        weights.extend(fb[nz, m].tolist())
+    return np.array(idx), np.array(weights), np.array(starts)
+
+
+_BIN_IDX, _BIN_W, _SEG_START = _sparse_filters(_FILTERS)
+
+
 def to_float(pcm: np.ndarray) -> np.ndarray:
     """int16 or float PCM -> float64 in [-1, 1]; NaN/Inf -> 0, clipped. Never raises on values."""
     pcm = np.asarray(pcm)
@@ -59,13 +75,16 @@ def to_float(pcm: np.ndarray) -> np.ndarray:
 def _log_mel_windows(padded: np.ndarray, n_frames: int) -> np.ndarray:
     """padded: float64 samples where frame m's window is padded[m*HOP : m*HOP + WIN]. -> [n_frames, 80] float32.
 
-    Frames are computed one at a time in a fixed-size loop body so batch size cannot change the arithmetic."""
-    out = np.empty((n_frames, N_MELS), dtype=np.float32)
-    for m in range(n_frames):
-        seg = padded[m * HOP: m * HOP + WIN] * _WINDOW
-        power = np.abs(np.fft.rfft(seg, n=N_FFT)) ** 2
-        out[m] = np.log(power @ _FILTERS + LOG_FLOOR)
-    return out
+    Every operation is row-wise (FFT per row, gather, sequential segment sums with np.add.reduceat), never
+    a BLAS matmul, so a frame's value does not depend on how many frames are computed together: the streaming
+    and offline paths agree bit for bit."""
+    if n_frames <= 0:
+        return np.zeros((0, N_MELS), dtype=np.float32)
+    windows = np.lib.stride_tricks.sliding_window_view(padded[: (n_frames - 1) * HOP + WIN], WIN)[::HOP]
+    spectrum = np.fft.rfft(windows * _WINDOW, n=N_FFT, axis=1)
+    power = spectrum.real ** 2 + spectrum.imag ** 2
+    mel = np.add.reduceat(power[:, _BIN_IDX] * _BIN_W, _SEG_START, axis=1)
+    return np.log(mel + LOG_FLOOR).astype(np.float32)
 
 
 def log_mel(pcm: np.ndarray) -> np.ndarray:
