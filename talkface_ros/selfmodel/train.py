@@ -1,0 +1,224 @@
+"""Calibration: babble in the sim, fit the forward self-model, invert it by gradient descent, amortise
+the inverse into a network, fit the linear baseline, and evaluate both in the sim (torch, CPU)."""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from talkface_ros.face.arkit import ARKIT_NAMES, FRAME_SIZE, INDEX
+from talkface_ros.face.landmark_basis import LandmarkBasis
+from talkface_ros.selfmodel.model import NECK_FROM_HEAD_POSE, SelfModel
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CalibrateConfig:
+    babble_samples: int = 6000
+    heldout_fraction: float = 0.15
+    hidden: int = 128
+    forward_steps: int = 3000
+    inverse_frames: int = 12000
+    solver_steps: int = 300
+    inverse_steps: int = 3000
+    activation_penalty: float = 0.02     # mm^2 per unit^2: prefer the least motion that reaches the target
+    smoothness: float = 0.0              # for sequences: penalty on the change from the previous solution
+    eval_frames: int = 300
+    seed: int = 0
+
+
+def mlp(sizes: list[int]) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i in range(len(sizes) - 1):
+        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
+        if i < len(sizes) - 2:
+            layers.append(nn.SiLU())
+    return nn.Sequential(*layers)
+
+
+def tensors_of(prefix: str, net: nn.Sequential) -> dict[str, np.ndarray]:
+    out, k = {}, 0
+    for layer in net:
+        if isinstance(layer, nn.Linear):
+            out[f"{prefix}.{k}.weight"] = layer.weight.detach().numpy().copy()
+            out[f"{prefix}.{k}.bias"] = layer.bias.detach().numpy().copy()
+            k += 1
+    return out
+
+
+def random_frames(count: int, rng: np.random.Generator) -> np.ndarray:
+    """Sparse random expressions: a few active blendshapes (often both sides), a little head pose."""
+    frames = np.zeros((count, FRAME_SIZE))
+    n = len(ARKIT_NAMES)
+    for i in range(count):
+        active = rng.choice(n, size=rng.integers(1, 6), replace=False)
+        frames[i, active] = rng.uniform(0.1, 1.0, size=active.size)
+        for k in active:  # mirror Left/Right half of the time
+            name = ARKIT_NAMES[k]
+            if rng.uniform() < 0.5 and ("Left" in name or "Right" in name):
+                other = name.replace("Left", "#").replace("Right", "Left").replace("#", "Right")
+                frames[i, INDEX[other]] = frames[i, k]
+    frames[:, n:] = rng.normal(0.0, 0.1, size=(count, FRAME_SIZE - n))
+    return frames
+
+
+def fit_forward(unit: np.ndarray, displacement_mm: np.ndarray, config: CalibrateConfig) -> nn.Sequential:
+    torch.manual_seed(config.seed)
+    net = mlp([unit.shape[1], config.hidden, config.hidden, displacement_mm.shape[1]])
+    x, y = torch.tensor(unit, dtype=torch.float32), torch.tensor(displacement_mm, dtype=torch.float32)
+    optimiser = torch.optim.Adam(net.parameters(), lr=3e-3)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, config.forward_steps)
+    generator = torch.Generator().manual_seed(config.seed)
+    for _ in range(config.forward_steps):
+        batch = torch.randint(0, len(x), (512,), generator=generator)
+        loss = ((net(x[batch]) - y[batch]) ** 2).mean()
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+    return net.eval()
+
+
+def solve_inverse(forward: nn.Module, target_mm: torch.Tensor, start: torch.Tensor, steps: int,
+                  activation_penalty: float, previous: torch.Tensor | None = None,
+                  smoothness: float = 0.0) -> torch.Tensor:
+    """Motors (unit box [0,1]) whose predicted landmarks reach `target_mm` [B, 3L]: projected Adam through
+    the frozen forward model, + activation penalty, + smoothness to `previous` (sequences)."""
+    for p in forward.parameters():
+        p.requires_grad_(False)
+    unit = start.clone().requires_grad_(True)
+    optimiser = torch.optim.Adam([unit], lr=0.03)
+    for _ in range(steps):
+        error = ((forward(unit) - target_mm) ** 2).sum(dim=1)
+        loss = error + activation_penalty * (unit ** 2).sum(dim=1)
+        if previous is not None and smoothness > 0:
+            loss = loss + smoothness * ((unit - previous) ** 2).sum(dim=1)
+        optimiser.zero_grad()
+        loss.sum().backward()
+        optimiser.step()
+        with torch.no_grad():
+            unit.clamp_(0.0, 1.0)
+    return unit.detach()
+
+
+def fit_inverse(forward: nn.Module, weights: np.ndarray, targets_mm: np.ndarray, solutions: np.ndarray,
+                config: CalibrateConfig) -> nn.Sequential:
+    """Amortise: weights [N, 52] -> unit motors, trained to reach the targets through the frozen forward
+    model and to stay near the gradient solutions."""
+    torch.manual_seed(config.seed + 1)
+    net = mlp([weights.shape[1], config.hidden, config.hidden, solutions.shape[1]])
+    w = torch.tensor(weights, dtype=torch.float32)
+    t = torch.tensor(targets_mm, dtype=torch.float32)
+    s = torch.tensor(solutions, dtype=torch.float32)
+    optimiser = torch.optim.Adam(net.parameters(), lr=3e-3)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, config.inverse_steps)
+    generator = torch.Generator().manual_seed(config.seed + 1)
+    for _ in range(config.inverse_steps):
+        batch = torch.randint(0, len(w), (512,), generator=generator)
+        unit = torch.sigmoid(net(w[batch]))
+        loss = ((forward(unit) - t[batch]) ** 2).sum(1).mean() / t.shape[1] + ((unit - s[batch]) ** 2).mean()
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+    return net.eval()
+
+
+def region_errors_mm(reached: np.ndarray, targets: np.ndarray, kinds: list[str]) -> dict[str, float]:
+    """RMS landmark error (mm) over rigid-region and tendon-region landmarks, and overall."""
+    error = np.linalg.norm(reached - targets, axis=-1) * 1e3     # [N, L]
+    kinds_arr = np.array(kinds)
+    out = {"all": float(np.sqrt((error ** 2).mean()))}
+    for kind in ("rigid", "tendon"):
+        out[kind] = float(np.sqrt((error[:, kinds_arr == kind] ** 2).mean()))
+    return out
+
+
+def evaluate_in_sim(sim, model: SelfModel, basis: LandmarkBasis, frames: np.ndarray) -> dict:
+    """Command each frame through both retargeters, let the sim settle, compare landmarks with targets."""
+    kinds = sim.description.landmark_kinds()
+    targets = basis.targets(frames)
+    results = {}
+    for name, retarget in (("learned", model.retarget), ("linear", model.retarget_linear)):
+        commands = retarget(frames)
+        reached = np.stack([sim.settle(c, 0.3) for c in commands])
+        results[name] = region_errors_mm(reached, targets, kinds)
+    results["ratio_linear_over_learned"] = {k: results["linear"][k] / max(results["learned"][k], 1e-9)
+                                            for k in results["learned"]}
+    return results
+
+
+def calibrate(sim, config: CalibrateConfig = CalibrateConfig(), progress: bool = True) -> SelfModel:
+    from talkface_ros.selfmodel.babble import babble
+
+    torch.set_num_threads(2)
+    d = sim.description
+    started = time.monotonic()
+    neck = [name for name in d.neck_motors()]
+    face_index = np.array([i for i, name in enumerate(d.joint_names) if name not in neck])
+    lower, upper = d.lower_limits()[face_index], d.upper_limits()[face_index]
+    sim.reset()
+    neutral_landmarks = sim.settle(d.neutral_positions(), 0.5)
+    commands, landmarks = babble(sim, face_index, config.babble_samples, config.seed, progress=progress)
+    unit = (commands - lower) / (upper - lower)
+    displacement_mm = ((landmarks - neutral_landmarks) * 1e3).reshape(len(commands), -1)
+    split = int(len(unit) * (1 - config.heldout_fraction))
+    log.info("babbled %d poses in %.0f s; fitting the forward model", len(unit), time.monotonic() - started)
+    forward = fit_forward(unit[:split], displacement_mm[:split], config)
+    with torch.no_grad():
+        predicted = forward(torch.tensor(unit[split:], dtype=torch.float32)).numpy()
+    heldout_error = np.linalg.norm((predicted - displacement_mm[split:]).reshape(len(predicted), -1, 3), axis=-1)
+    kinds = np.array(d.landmark_kinds())
+    forward_rmse = {"all": float(np.sqrt((heldout_error ** 2).mean())),
+                    **{k: float(np.sqrt((heldout_error[:, kinds == k] ** 2).mean())) for k in ("rigid", "tendon")}}
+    log.info("forward self-model held-out landmark RMSE: %s mm", {k: round(v, 3) for k, v in forward_rmse.items()})
+
+    # linear forward fit (least squares) -> linear retargeting map: weights -> unit motors
+    design = np.hstack([unit[:split], np.ones((split, 1))])
+    linear_fwd, *_ = np.linalg.lstsq(design, displacement_mm[:split], rcond=None)     # [F+1, 3L]
+    jacobian = linear_fwd[:-1].T                                                        # [3L, F] mm per unit
+    basis = LandmarkBasis(d, neutral_landmarks)
+    basis_mm = basis.basis.reshape(len(ARKIT_NAMES), -1).T * 1e3                         # [3L, 52]
+    unit_map, *_ = np.linalg.lstsq(jacobian, basis_mm, rcond=None)                     # [F, 52]
+    unit_offset, *_ = np.linalg.lstsq(jacobian, -linear_fwd[-1], rcond=None)
+    linear_map = unit_map * (upper - lower)[:, None]
+    linear_offset = lower + unit_offset * (upper - lower)
+
+    rng = np.random.default_rng(config.seed + 2)
+    frames = random_frames(config.inverse_frames, rng)
+    weights = frames[:, : len(ARKIT_NAMES)]
+    targets_mm = basis.displacements(frames).reshape(len(frames), -1) * 1e3
+    target_t = torch.tensor(targets_mm, dtype=torch.float32)
+    log.info("solving %d inverse problems by gradient descent through the self-model", len(frames))
+    solutions = solve_inverse(forward, target_t, torch.full((len(frames), len(face_index)), 0.1),
+                              config.solver_steps, config.activation_penalty).numpy()
+    inverse = fit_inverse(forward, weights, targets_mm, solutions, config)
+
+    tensors = {**tensors_of("forward", forward), **tensors_of("inverse", inverse),
+               "linear.map": linear_map, "linear.offset": linear_offset, "neutral_landmarks": neutral_landmarks}
+    model_config = {
+        "format": "talkface-selfmodel-1", "face": d.name, "face_sha256": d.source_sha256,
+        "joint_names": d.joint_names, "lower": d.lower_limits().tolist(), "upper": d.upper_limits().tolist(),
+        "neutral": d.neutral_positions().tolist(), "face_motor_index": face_index.tolist(),
+        "neck_from_head_pose": {m: a for m, a in NECK_FROM_HEAD_POSE.items() if m in d.joint_names},
+        "landmark_names": d.landmark_names, "landmark_kinds": d.landmark_kinds(),
+        "forward": {"inputs": "face motors scaled to [0,1]", "outputs": "landmark displacement mm [L*3]",
+                    "activation": "silu"},
+        "inverse": {"inputs": "52 ARKit weights", "outputs": "face motors in [0,1] (sigmoid)"},
+        "calibrate_config": asdict(config),
+        "metrics": {"forward_heldout_rmse_mm": forward_rmse, "babble_samples": len(unit),
+                    "heldout_samples": len(unit) - split},
+    }
+    model = SelfModel(model_config, {k: np.asarray(v, dtype=np.float32) for k, v in tensors.items()})
+    eval_frames = random_frames(config.eval_frames, np.random.default_rng(config.seed + 3))
+    eval_frames[:, len(ARKIT_NAMES):] = 0.0
+    model.config["metrics"]["retarget_in_sim_mm"] = evaluate_in_sim(sim, model, basis, eval_frames)
+    model.config["metrics"]["eval_frames"] = len(eval_frames)
+    model.config["metrics"]["seconds"] = round(time.monotonic() - started, 1)
+    log.info("retargeting error in sim: %s", model.config["metrics"]["retarget_in_sim_mm"])
+    return model
