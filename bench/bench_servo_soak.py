@@ -53,8 +53,8 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-def start_emulator(bus: str, joints: int, link: str) -> subprocess.Popen:
-    args = [sys.executable, "-m", "talkface_ros.cli", "emulate", bus, "--link", link]
+def start_emulator(bus: str, joints: int, link: str, faults: list[str]) -> subprocess.Popen:
+    args = [sys.executable, "-m", "talkface_ros.cli", "emulate", bus, "--link", link, *faults]
     args += ["--model", "mini24" if joints > 18 else "mini18" if joints > 12 else "mini12"] if bus == "maestro" \
         else ["--ids", ",".join(str(i + 1) for i in range(joints))]
     process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
@@ -72,7 +72,8 @@ def stop_emulator(process: subprocess.Popen) -> dict:
 
 def run_loop_mode(args, calibrations, names, port) -> dict:
     bus = make_bus(args.bus, port, calibrations, timeout=0.02)
-    loop = ServoLoop(bus, calibrations, names, LoopConfig(feedback_every=5, faults_every=100))
+    feedback_every = 0 if args.feedback_rate <= 0 else max(1, round(args.rate / args.feedback_rate))
+    loop = ServoLoop(bus, calibrations, names, LoopConfig(feedback_every=feedback_every, faults_every=100))
     period = 1.0 / args.rate
     ticks = missed = 0
     costs: list[float] = []
@@ -117,7 +118,9 @@ def run_node_mode(args, calibrations, names, port) -> dict:
     context = rclpy.Context()
     rclpy.init(context=context)
     overrides = [Parameter("port", value=port), Parameter("bus", value=args.bus),
-                 Parameter("control_rate", value=float(args.rate)), Parameter("feedback_rate", value=20.0)]
+                 Parameter("control_rate", value=float(args.rate)),
+                 Parameter("feedback_rate", value=float(args.feedback_rate)),
+                 Parameter("sched_priority", value=args.sched_priority)]
     driver = ServoDriverNode(calibrations, names, context=context, parameter_overrides=overrides)
     helper = rclpy.create_node("soak_commander", context=context)
     publisher = helper.create_publisher(Float64MultiArray, "face_controller/commands", sensor_qos(10))
@@ -158,10 +161,17 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=0.0, help="overrides --minutes")
     parser.add_argument("--rate", type=float, default=100.0, help="command and control rate (Hz)")
     parser.add_argument("--joints", type=int, default=12)
+    parser.add_argument("--sched-priority", type=int, default=0,
+                        help="node mode: the servo_driver's sched_priority parameter (SCHED_FIFO, 0 = off)")
+    parser.add_argument("--feedback-rate", type=float, default=20.0, help="position reads per second (0: none)")
     parser.add_argument("--bus", choices=("maestro", "dynamixel"), default="maestro")
     parser.add_argument("--mode", choices=("node", "loop"), default="node")
     parser.add_argument("--warmup", type=float, default=0.0, help="seconds before the RSS baseline "
                         "(default: 10%% of the run, at most 30 s)")
+    parser.add_argument("--unplug-every", type=float, default=0.0, metavar="S",
+                        help="fault soak: the emulator unplugs for 0.5 s every S seconds")
+    parser.add_argument("--garbage-every", type=float, default=0.0, metavar="S",
+                        help="fault soak: the emulator sends 16 garbage bytes every S seconds")
     parser.add_argument("--out", default="", help="also write the JSON here")
     args = parser.parse_args()
     args.seconds = args.seconds or args.minutes * 60.0
@@ -174,7 +184,12 @@ def main() -> int:
     calibrations = face(args.joints, args.bus)
     names = [c.joint for c in calibrations]
     link = os.path.join(tempfile.mkdtemp(prefix="talkface-soak-"), f"tty{args.bus}")
-    emulator = start_emulator(args.bus, args.joints, link)
+    faults = []
+    if args.unplug_every:
+        faults += ["--unplug-every", str(args.unplug_every)]
+    if args.garbage_every:
+        faults += ["--garbage-every", str(args.garbage_every)]
+    emulator = start_emulator(args.bus, args.joints, link, faults)
     rss_start = rss_mb()
     try:
         run = run_node_mode if args.mode == "node" else run_loop_mode
@@ -195,8 +210,10 @@ def main() -> int:
                         for c in calibrations if c.channel in ranges) and len(ranges) == len(calibrations)
     ticks = result["ticks"]
     report = {
-        "bench": "servo_soak", "mode": args.mode, "bus": args.bus, "joints": args.joints, "rate_hz": args.rate,
+        "bench": "servo_soak", "mode": args.mode, "bus": args.bus, "joints": args.joints, "rate_hz": args.rate, "feedback_hz": args.feedback_rate,
+        "sched_priority": args.sched_priority if args.mode == "node" else 0,
         "seconds": args.seconds, "warmup_s": args.warmup,
+        "faults": {"unplug_every_s": args.unplug_every, "garbage_every_s": args.garbage_every},
         "ticks": ticks, "missed_ticks": result["missed_ticks"],
         "missed_tick_fraction": result["missed_ticks"] / max(1, ticks + result["missed_ticks"]),
         "rss_start_mb": round(rss_start, 2), "rss_after_warmup_mb": round(warm_rss, 2),

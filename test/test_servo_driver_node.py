@@ -304,3 +304,25 @@ def test_cross_process_with_the_shipped_face_description():
             output = stop_process(node)
         assert node.returncode == 0, output
         assert eventually(lambda: all(emulator.targets()[ch] == 0 for ch in expected))  # relaxed on exit
+
+
+def test_realtime_priority_falls_back_with_a_warning(monkeypatch):
+    import os
+
+    from talkface_ros.nodes.servo_driver import set_realtime_priority
+
+    warnings: list[str] = []
+
+    class Logger:
+        def warning(self, text: str) -> None:
+            warnings.append(text)
+
+        def info(self, text: str) -> None:
+            pass
+
+    def refuse(*args):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "sched_setscheduler", refuse)
+    assert set_realtime_priority(50, Logger()) is False
+    assert warnings and "normal scheduling" in warnings[0]

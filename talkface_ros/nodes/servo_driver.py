@@ -9,6 +9,7 @@ description (config/face.yaml); tests may inject them.
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 import time
 from typing import Sequence
@@ -44,6 +45,8 @@ PARAMETERS = (
               choices=("auto", "micro6", "mini12", "mini18", "mini24"), read_only=True),
     ParamSpec("maestro_device_number", -1, "Maestro Pololu-protocol device number (-1 = compact protocol)",
               min=-1, max=127, read_only=True),
+    ParamSpec("sched_priority", 0, "SCHED_FIFO priority for the control thread, 1-99 (0 = normal scheduling); "
+              "needs CAP_SYS_NICE or an rtprio limit (docs/hardware.md)", min=0, max=99, read_only=True),
     ParamSpec("diagnostics_period_s", 1.0, "how often bus health goes to /diagnostics", min=0.1, max=60.0,
               read_only=True),
 )
@@ -62,6 +65,19 @@ def load_face_calibrations(path: str) -> tuple[list[JointCalibration], list[str]
         return list(description.calibrations()), list(description.joint_names)
     except Exception as error:  # any problem with the file is the user's to fix: one clear line
         raise StartupError(f"cannot load the face description {where}: {error}") from None
+
+
+def set_realtime_priority(priority: int, logger) -> bool:
+    """SCHED_FIFO for the calling (executor) thread, as ros2_control does for its control loop; a warning
+    and normal scheduling when the system does not allow it."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
+    except (PermissionError, OSError, AttributeError) as error:
+        logger.warning(f"cannot use SCHED_FIFO priority {priority} ({error}); running with normal scheduling. "
+                       "Allow it with an rtprio limit for the user (docs/hardware.md)")
+        return False
+    logger.info(f"control thread runs SCHED_FIFO at priority {priority}")
+    return True
 
 
 class ServoDriverNode(Node):
@@ -88,6 +104,7 @@ class ServoDriverNode(Node):
             self.loop = ServoLoop(bus, calibrations, controller_joints, config)
         except (ValueError, ImportError) as error:
             raise StartupError(f"servo_driver: {error}") from None
+        self.realtime = set_realtime_priority(p["sched_priority"], self.get_logger()) if p["sched_priority"] else False
         self.period = 1.0 / p["control_rate"]
         self.ticks = 0
         self.missed_ticks = 0
