@@ -61,3 +61,18 @@ def test_festival_segs_and_timing():
     report = check_festival(("kal", "slt"), sentences=8, seed=1)
     for name, summary in report["voices"].items():
         assert summary["boundaries"] >= 8 and summary["median_ms"] < 30.0, (name, summary)
+
+
+def test_boundary_errors_on_a_known_signal():
+    from talkface_ros.data.align_check import boundary_errors
+    from talkface_ros.data.phones import Phone
+
+    t = np.arange(16000) / 16000
+    tone = (8000 * np.sin(2 * np.pi * 220 * t)).astype(np.int16)
+    audio = tone.copy()
+    audio[8000:10000] = 0  # a pause from 0.5 to 0.625 s; speech starts right at sample 0
+    exact = [Phone("a", 0.0, 0.5), Phone("", 0.5, 0.625), Phone("a", 0.625, 1.0)]
+    assert max(boundary_errors(audio, 16000, exact)) <= 0.006
+    late = [Phone("a", 0.0, 0.54), Phone("", 0.54, 0.665), Phone("a", 0.665, 1.0)]
+    errors = boundary_errors(audio, 16000, late)
+    assert len(errors) == 4 and sorted(errors)[-2] == pytest.approx(0.04, abs=0.006)

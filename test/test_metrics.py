@@ -105,3 +105,27 @@ def test_evaluate_with_teacher_reference():
     res = evaluate("energy", EnergyJaw(), [item], "test")
     assert 0.5 < res.row["open_vs_bilabial_auc"] <= 1.0 and res.row["mouth_mae"] > 0
     assert evaluate("teacher", None, [item], "test").row["open_vs_bilabial_auc"] == 1.0
+
+
+def test_eval_cli_prints_one_table(tmp_path, capsys):
+    from talkface_ros.cli import main
+    from talkface_ros.data.corpus import Utterance, write_manifest, write_shard
+    from talkface_ros.data.espeak import EspeakSynth, EspeakVoice
+    from talkface_ros.data.teacher import animate
+
+    synth = EspeakSynth()
+    utts = []
+    for k, (text, voice, split) in enumerate((("mama, look at the moon", "en-us+m7", "heldout_voice"), ("bona nit a tothom", "ca", "heldout_lang"), ("hello there", "en-us", "train"))):
+        lang, _, variant = voice.partition("+")
+        r = synth.synth(text, EspeakVoice(lang, variant))
+        t = animate(r.phones, r.audio, np.random.default_rng(k), emotion="happy" if k else "sad")
+        utts.append(Utterance(f"u{k}", r.audio, t.frames, t.phone_class, t.viseme, "happy" if k else "sad", 1.0, lang, voice, "espeak-ng", split))
+    write_shard(tmp_path, 0, utts)
+    write_manifest(tmp_path)
+    assert main(["eval", "--system", "teacher,energy,mfcc", "--set", "synth-heldout", "--corpus", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("| system | set |") and len(lines) == 5
+    rows = {line.split("|")[1].strip(): line for line in lines[2:]}
+    assert set(rows) == {"teacher", "energy", "mfcc"} and "| 2 |" in rows["energy"]  # the two held-out utterances
+    with pytest.raises(SystemExit):
+        main(["eval", "--system", "nonsense", "--corpus", str(tmp_path)])

@@ -58,12 +58,13 @@ def boundary_errors(audio: np.ndarray, sample_rate: int, phones: list[Phone]) ->
     for b in silence_boundaries(phones):
         centre = int(b.time / WINDOW_S)
         lo, hi = max(0, centre - int(SEARCH_S / WINDOW_S)), min(n, centre + int(SEARCH_S / WINDOW_S) + 1)
-        seg = active[lo:hi].astype(np.int8)
+        # Before the first and after the last sample counts as silence.
+        padded = np.concatenate([[0], active.astype(np.int8), [0]])
         # Frame indices where the envelope switches on (onset) or off (offset), nearest to the event.
-        change = np.flatnonzero(np.diff(seg) == (1 if b.onset else -1)) + 1
+        change = np.flatnonzero(np.diff(padded[lo : hi + 2]) == (1 if b.onset else -1)) + lo
         if len(change) == 0:
             continue
-        times = (lo + change) * WINDOW_S
+        times = change * WINDOW_S
         audio_t = times[np.argmin(np.abs(times - b.time))]
         errors.append(abs(audio_t - b.time))
     return errors

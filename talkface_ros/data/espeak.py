@@ -147,3 +147,4 @@ def events_to_phones(events: list[tuple[int, str]], native_rate: int, total_s: f
             continue
         phones.append(Phone(name.strip(), start, min(end, total_s)))
     return [p for p in phones if p.end > p.start]
+

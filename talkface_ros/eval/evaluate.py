@@ -74,10 +74,16 @@ def evaluate(system_name: str, system, items: list[EvalItem], set_name: str) -> 
     return EvalResult(system_name, set_name, len(items), round(seconds, 1), row)
 
 
+def _cell(value) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "n/a"
+    return str(value)
+
+
 def format_table(results: list[EvalResult]) -> str:
     cols = ["system", "set", "utts", "seconds", "open_vs_bilabial_auc", "rounded_vs_spread_auc", "mouth_mae", "jaw_corr", "lag_ms", "jitter", "emotion_acc"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in results:
         values = [r.system, r.set_name, r.utterances, r.seconds, *[r.row.get(c) for c in cols[4:]]]
-        lines.append("| " + " | ".join("n/a" if v is None else str(v) for v in values) + " |")
+        lines.append("| " + " | ".join(_cell(v) for v in values) + " |")
     return "\n".join(lines)
