@@ -24,6 +24,8 @@ def share_files(folder: str) -> list[tuple[str, list[str]]]:
 NODES = {
     "audio_capture": "talkface_ros.nodes.audio_capture:main",
     "servo_driver": "talkface_ros.nodes.servo_driver:main",
+    "face_retarget": "talkface_ros.nodes.face_retarget:main",
+    "face_sim": "talkface_ros.nodes.face_sim:main",
 }
 
 setup(
