@@ -58,6 +58,24 @@ def force_align(audio: np.ndarray, transcript: str) -> list[Phone]:
     end = len(audio) / 16000
     if phones and phones[-1].end < end:
         phones.append(Phone("", phones[-1].end, end))
+    return trim_leading_silence(phones, audio)
+
+
+def trim_leading_silence(phones: list[Phone], audio: np.ndarray, threshold_db: float = -35.0) -> list[Phone]:
+    """pocketsphinx's alignment mode puts no silence before the first word, so the first phone absorbs the
+    leading silence: start it at the audio onset (first 5 ms above threshold_db of the peak) instead."""
+    if not phones or not phones[0].symbol or len(audio) < 80:
+        return phones
+    x = audio.astype(np.float64)
+    n = len(x) // 80
+    energy = 10 * np.log10(np.mean(x[: n * 80].reshape(n, 80) ** 2, axis=1) + 1e-9)
+    active = np.flatnonzero(energy > energy.max() + threshold_db)
+    if len(active) == 0:
+        return phones
+    onset = float(active[0] * 80 / 16000)
+    first = phones[0]
+    if onset - first.start > 0.01 and onset < first.end - 0.02:
+        return [Phone("", first.start, onset), Phone(first.symbol, onset, first.end), *phones[1:]]
     return phones
 
 
