@@ -54,13 +54,14 @@ setup(
         "soundfile>=0.12",
         "pyserial>=3.5",
         "tqdm>=4.60",
+        "wordfreq>=3.0",  # corpus text (word lists for 40+ languages, offline)
+        "pocketsphinx>=5.0",  # forced alignment of the real-speech eval set
         "pillow>=9",
     ],
     extras_require={
         "train": ["torch>=2.1", "onnx>=1.15"],
         "sim": ["mujoco>=3.1"],
         "dynamixel": ["dynamixel-sdk>=3.7"],
-        "data": ["wordfreq>=3.0", "pocketsphinx>=5.0"],
         "test": ["pytest>=7", "hypothesis>=6"],
         "bench": ["transformers>=4.30"],  # the FaceFormer-style peer (random weights, nothing downloaded)
     },
