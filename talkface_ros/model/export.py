@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from talkface_ros.model.checkpoint import load_checkpoint
+from talkface_ros.model.checkpoint import load_checkpoint, save_checkpoint
 from talkface_ros.model.network import FaceModel
 from talkface_ros.model.steps import DenoiseStep, EncodeAll, StreamStep
 
@@ -66,6 +66,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    model, _, _ = load_checkpoint(args.checkpoint)
-    export_onnx(model, args.out or args.checkpoint)
+    model, card, _ = load_checkpoint(args.checkpoint)
+    out = Path(args.out or args.checkpoint)
+    if out.resolve() != Path(args.checkpoint).resolve():
+        # a release folder: weights without optimizer state, config, card, ONNX graphs
+        save_checkpoint(model, out, {**card, "exported_from": str(args.checkpoint)})
+    export_onnx(model, out)
     return 0
