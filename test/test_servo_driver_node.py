@@ -232,6 +232,7 @@ def test_dynamixel_bus_through_the_node_survives_unplug():
             assert harness.spin(3.0, until=lambda: len(harness.joint_states) >= 3)
             assert harness.joint_states[-1].name == ["eye_yaw"]
             assert emulator.register(4, (64, 1)) == 1  # torque on while driving
+            harness.spin(1.0)  # > one period of the 1.5 Hz wave: both limits are reached
             emulator.unplug()
             harness.spin(0.5)
             goals_before = len(emulator.received_goals)

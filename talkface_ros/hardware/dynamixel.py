@@ -64,20 +64,36 @@ class DynamixelBus(SerialServoBus):
             raise ValueError(f"dynamixel-sdk does not support {self.baud} baud")
         self.missing_ids = []
         for dxl_id in self._ids:
-            _, result, _ = self._packet_handler.ping(self._port_handler, dxl_id)
-            if result != sdk.COMM_SUCCESS:
+            for _attempt in range(1 + self.retries):
+                _, result, _ = self._packet_handler.ping(self._port_handler, dxl_id)
+                if result == sdk.COMM_SUCCESS:
+                    break
+            else:
                 self.missing_ids.append(dxl_id)
         if self.missing_ids == self._ids:
             raise BusTimeout(f"no Dynamixel answers on {self.port} at {self.baud} baud (IDs {self._ids})")
         if self.missing_ids:
             log.warning("Dynamixel IDs %s do not answer on %s", self.missing_ids, self.port)
         present = [i for i in self._ids if i not in self.missing_ids]
-        modes = self._sync_read(dx.OPERATING_MODE, present)
+        modes = self._retrying(lambda: self._sync_read(dx.OPERATING_MODE, present))
         if any(mode != dx.POSITION_MODE for mode in modes.values()):
             self._sync_write(dx.TORQUE_ENABLE, {i: 0 for i in present})  # EEPROM is writable only without torque
             self._sync_write(dx.OPERATING_MODE, {i: dx.POSITION_MODE for i in present})
         self._sync_write(dx.PROFILE_VELOCITY, {c.channel: profile_velocity_units(c)
                                                for c in self.calibrations.values() if c.channel in present})
+
+    def _retrying(self, operation):
+        """For set-up reads in _open (outside `_call`): timeouts and bad packets are retried and counted."""
+        for attempt in range(1 + self.retries):
+            try:
+                return operation()
+            except (BusTimeout, BusProtocolError) as error:
+                if isinstance(error, BusTimeout):
+                    self.stats.timeouts += 1
+                else:
+                    self.stats.protocol_errors += 1
+                if attempt == self.retries:
+                    raise
 
     def _close(self) -> None:
         if self._port_handler is not None and self._port_handler.ser is not None:

@@ -184,10 +184,14 @@ class MaestroBus(SerialServoBus):
 
     def _probe_model(self) -> str:
         """A Mini Maestro answers Get Position on channel 6; a Micro Maestro (6 channels) does not."""
-        try:
-            self._query(get_position(6, self.device_number), 2)
-        except BusTimeout:
-            self._read_faults()  # the probe set the protocol error bit: clear it
+        for _attempt in range(1 + self.retries):  # a slow reply must not make a Mini look like a Micro
+            try:
+                self._query(get_position(6, self.device_number), 2)
+                break
+            except BusTimeout:
+                continue
+        else:
+            self._read_faults()  # the probes set the protocol error bit: clear it
             return "micro6"
         return "mini24" if max(self._bounds) >= 18 else ("mini18" if max(self._bounds) >= 12 else "mini12")
 
@@ -205,10 +209,11 @@ class MaestroBus(SerialServoBus):
 
     def _send(self, data: bytes) -> None:
         assert self._serial is not None
+        # pyserial's write hands every byte to the kernel (or raises); no tcdrain: waiting for the
+        # device to read would only add latency to the control tick.
         written = self._serial.write(data)
         if written is not None and written != len(data):
             raise BusTimeout(f"wrote {written} of {len(data)} bytes")
-        self._serial.flush()
 
     def _query(self, request: bytes, reply_length: int) -> bytes:
         assert self._serial is not None
