@@ -12,7 +12,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     names = sorted([*SYSTEMS, "teacher"])
     parser.add_argument("--system", default="energy,mfcc", help=f"comma-separated: {', '.join(names)}")
-    parser.add_argument("--set", dest="eval_set", default="synth-heldout", help="comma-separated: synth-heldout, real")
+    parser.add_argument("--set", dest="eval_set", default="synth-heldout", help="comma-separated: synth-heldout (voice + lang), synth-heldout-voice, synth-heldout-lang, synth-val, real")
     parser.add_argument("--corpus", default="out/corpus", help="corpus directory for synth-heldout")
     parser.add_argument("--max-utterances", type=int, default=150, help="per split of synth-heldout")
 
@@ -20,24 +20,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def load_set(name: str, corpus_dir: str, max_utterances: int):
     from talkface_ros.eval.evaluate import EvalItem
 
-    if name == "synth-heldout":
+    splits = {"synth-heldout": ("heldout_voice", "heldout_lang"), "synth-heldout-voice": ("heldout_voice",),
+              "synth-heldout-lang": ("heldout_lang",), "synth-val": ("val",)}
+    if name in splits:
         from talkface_ros.data.corpus import Corpus
 
         corpus = Corpus(corpus_dir)
         items = []
-        for split in ("heldout_voice", "heldout_lang"):
+        for split in splits[name]:
             for k, utt in enumerate(corpus.utterances(split)):
                 if k >= max_utterances:
                     break
                 items.append(EvalItem(utt.id, utt.audio, utt.phone_class, utt.frames, utt.emotion, utt.intensity))
         if not items:
-            raise SystemExit(f"{corpus_dir} has no held-out utterances")
+            raise SystemExit(f"{corpus_dir} has no utterances in {splits[name]}")
         return items
     if name == "real":
         from talkface_ros.eval.real_set import build_alsa_set
 
         return build_alsa_set()
-    raise SystemExit(f"unknown eval set {name!r} (synth-heldout, real)")
+    raise SystemExit(f"unknown eval set {name!r} ({', '.join(splits)}, real)")
 
 
 def run(args: argparse.Namespace) -> int:
