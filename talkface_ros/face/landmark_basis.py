@@ -65,6 +65,13 @@ _CENTRAL_SHAPES: dict[str, dict[str, tuple[float, float, float]]] = {
 }
 
 
+# shapes this face has no actuator for (no brow depressor, no jaw protrusion, no cheek inflation, no lip
+# protrusion/rolling, no tongue): the evaluation also reports frames made only of the other shapes
+UNEXPRESSIBLE = ("browDownLeft", "browDownRight", "jawForward", "cheekPuff", "tongueOut", "mouthRollLower",
+                 "mouthRollUpper", "mouthShrugLower", "mouthShrugUpper", "mouthPressLeft", "mouthPressRight",
+                 "mouthClose", "mouthFunnel", "mouthPucker")
+
+
 def _mirror(name: str) -> str:
     return name.replace("_left", "_tmp").replace("_right", "_left").replace("_tmp", "_right")
 

@@ -14,10 +14,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sim", action="store_true", help="babble in the MuJoCo face (the only source for now)")
     parser.add_argument("--face", default=None, help="face description YAML (default: config/face.yaml)")
     parser.add_argument("-o", "--output", default=None, help=f"output folder (default: {default_calibration_dir()})")
-    parser.add_argument("--samples", type=int, default=2000, help="babbling poses")
-    parser.add_argument("--steps", type=int, default=1500, help="training steps of the forward and inverse nets")
-    parser.add_argument("--inverse-frames", type=int, default=4000, help="frames solved by gradient descent")
-    parser.add_argument("--eval-frames", type=int, default=150, help="held-out frames evaluated in the sim")
+    parser.add_argument("--samples", type=int, default=4000, help="babbling poses")
+    parser.add_argument("--steps", type=int, default=4000, help="training steps of the forward and inverse nets")
+    parser.add_argument("--inverse-frames", type=int, default=6000, help="frames solved by gradient descent")
+    parser.add_argument("--eval-frames", type=int, default=200, help="held-out frames evaluated in the sim")
     parser.add_argument("--seed", type=int, default=0)
 
 
@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from talkface_ros.sim.face_sim import FaceSim
 
     config = CalibrateConfig(babble_samples=args.samples, forward_steps=args.steps, inverse_frames=args.inverse_frames,
-                             solver_steps=200, inverse_steps=args.steps, eval_frames=args.eval_frames, seed=args.seed)
+                             solver_steps=300, inverse_steps=args.steps, eval_frames=args.eval_frames, seed=args.seed)
     model = calibrate(FaceSim(load_face_description(args.face)), config)
     folder = model.save(args.output or default_calibration_dir())
     print(json.dumps(model.config["metrics"], indent=1))

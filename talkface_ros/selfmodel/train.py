@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from talkface_ros.face.arkit import ARKIT_NAMES, FRAME_SIZE, INDEX
-from talkface_ros.face.landmark_basis import LandmarkBasis
+from talkface_ros.face.landmark_basis import UNEXPRESSIBLE, LandmarkBasis
 from talkface_ros.selfmodel.model import NECK_FROM_HEAD_POSE, SelfModel
 
 log = logging.getLogger(__name__)
@@ -51,12 +51,13 @@ def tensors_of(prefix: str, net: nn.Sequential) -> dict[str, np.ndarray]:
     return out
 
 
-def random_frames(count: int, rng: np.random.Generator) -> np.ndarray:
+def random_frames(count: int, rng: np.random.Generator, shapes: list[int] | None = None) -> np.ndarray:
     """Sparse random expressions: a few active blendshapes (often both sides), a little head pose."""
     frames = np.zeros((count, FRAME_SIZE))
     n = len(ARKIT_NAMES)
+    pool = np.arange(n) if shapes is None else np.array(shapes)
     for i in range(count):
-        active = rng.choice(n, size=rng.integers(1, 6), replace=False)
+        active = rng.choice(pool, size=min(len(pool), rng.integers(1, 6)), replace=False)
         frames[i, active] = rng.uniform(0.1, 1.0, size=active.size)
         for k in active:  # mirror Left/Right half of the time
             name = ARKIT_NAMES[k]
@@ -218,7 +219,12 @@ def calibrate(sim, config: CalibrateConfig = CalibrateConfig(), progress: bool =
     eval_frames = random_frames(config.eval_frames, np.random.default_rng(config.seed + 3))
     eval_frames[:, len(ARKIT_NAMES):] = 0.0
     model.config["metrics"]["retarget_in_sim_mm"] = evaluate_in_sim(sim, model, basis, eval_frames)
+    expressible = [k for k, name in enumerate(ARKIT_NAMES) if name not in UNEXPRESSIBLE]
+    eval_frames = random_frames(config.eval_frames, np.random.default_rng(config.seed + 4), expressible)
+    eval_frames[:, len(ARKIT_NAMES):] = 0.0
+    model.config["metrics"]["retarget_in_sim_expressible_mm"] = evaluate_in_sim(sim, model, basis, eval_frames)
     model.config["metrics"]["eval_frames"] = len(eval_frames)
     model.config["metrics"]["seconds"] = round(time.monotonic() - started, 1)
     log.info("retargeting error in sim: %s", model.config["metrics"]["retarget_in_sim_mm"])
+    log.info("retargeting error in sim, expressible shapes: %s", model.config["metrics"]["retarget_in_sim_expressible_mm"])
     return model
