@@ -245,10 +245,23 @@ class FaceStreamer:
                                 np.zeros(pad, dtype=np.float32)])
         tokens = audio_tokens(audio)[None].astype(np.float32)
         h_all = self.backend.encode_all(tokens)[0]
+        # the same noise stream as n_frames calls of _noise() (the generator is sequential)
+        noise = self.rng.standard_normal((n_frames, FRAME_SIZE)).astype(np.float32)
         out = np.empty((n_frames, FRAME_SIZE), dtype=np.float32)
+        history = self.history.copy()
+        feeds = {"h": None, "history": history, "noise": None, "emotion": self._emotion,
+                 "lookahead": self._lookahead_arr}
         for t in range(n_frames):
-            feeds = {"h": h_all[t + self.lookahead][None], "history": self.history, "noise": self._noise(),
-                     "emotion": self._emotion, "lookahead": self._lookahead_arr}
-            out[t] = self._emit(self.backend.denoise(feeds)).values
+            feeds["h"] = h_all[t + self.lookahead: t + self.lookahead + 1]
+            feeds["noise"] = noise[t: t + 1]
+            raw = self.backend.denoise(feeds)
+            if not np.isfinite(raw).all():  # never feed NaN back (the graph clamps finite values already)
+                raw = sanitize_frame(raw)
+            out[t] = raw[0]
+            history[0, :-1] = history[0, 1:]
+            history[0, -1] = raw[0]
+        out = sanitize_frame(out)
+        self.history = history
+        self.n_frames = n_frames
         self.n_tokens = tokens.shape[1]
         return out
