@@ -14,6 +14,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--system", default="energy,mfcc", help=f"comma-separated: {', '.join(names)}")
     parser.add_argument("--set", dest="eval_set", default="synth-heldout", help="comma-separated: synth-heldout (voice + lang), synth-heldout-voice, synth-heldout-lang, synth-val, real")
     parser.add_argument("--corpus", default="out/corpus", help="corpus directory for synth-heldout")
+    parser.add_argument("--model", default=None, help="model folder for --system model (default: the shipped one)")
+    parser.add_argument("--backend", default="onnxruntime", choices=["onnxruntime", "torch"], help="backend for --system model")
+    parser.add_argument("--lookahead", type=int, default=0, help="lookahead frames for --system model")
     parser.add_argument("--max-utterances", type=int, default=150, help="per split of synth-heldout")
 
 
@@ -44,8 +47,10 @@ def load_set(name: str, corpus_dir: str, max_utterances: int):
 
 def run(args: argparse.Namespace) -> int:
     from talkface_ros.eval.evaluate import evaluate, format_table
-    from talkface_ros.eval.systems import SYSTEMS
+    from talkface_ros.eval.systems import SYSTEMS, model_factory, register_system
 
+    if args.model or args.backend != "onnxruntime" or args.lookahead:
+        register_system("model", model_factory(args.model, args.backend, args.lookahead))
     systems = [s.strip() for s in args.system.split(",") if s.strip()]
     for s in systems:
         if s != "teacher" and s not in SYSTEMS:
@@ -54,7 +59,10 @@ def run(args: argparse.Namespace) -> int:
     for set_name in [s.strip() for s in args.eval_set.split(",") if s.strip()]:
         items = load_set(set_name, args.corpus, args.max_utterances)
         for name in systems:
-            system = None if name == "teacher" else SYSTEMS[name]()
+            try:
+                system = None if name == "teacher" else SYSTEMS[name]()
+            except Exception as exc:  # a system that cannot be built: say why, no traceback
+                raise SystemExit(f"cannot build system {name!r}: {exc}") from exc
             results.append(evaluate(name, system, items, set_name))
     print(format_table(results))
     return 0

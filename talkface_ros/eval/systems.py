@@ -47,14 +47,19 @@ class StreamerAdapter:
         return np.array([f.values for f in frames], np.float32).reshape(-1, 55)
 
 
-def _model() -> object:
-    try:
-        from talkface_ros.model.streamer import FaceStreamer
-    except ImportError as exc:
-        raise RuntimeError(f"the model runtime is not available: {exc}") from exc
-    return StreamerAdapter(FaceStreamer.from_pretrained(backend="onnxruntime", threads=1))
+def model_factory(path: str | None = None, backend: str = "onnxruntime", lookahead: int = 0) -> SystemFactory:
+    """A factory for the shipped (or a given) model behind the contract-F FaceStreamer."""
+
+    def build() -> object:
+        try:
+            from talkface_ros.model.streamer import FaceStreamer
+        except ImportError as exc:
+            raise RuntimeError(f"the model runtime is not available: {exc}") from exc
+        return StreamerAdapter(FaceStreamer.from_pretrained(path, backend=backend, threads=1, lookahead=lookahead))
+
+    return build
 
 
 register_system("energy", _energy)
 register_system("mfcc", _mfcc)
-register_system("model", _model)
+register_system("model", model_factory())
