@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("talkface_ros.eval.cli", "lip-sync metrics table for a system on an eval set"),
     "generate": ("talkface_ros.sim.generate", "regenerate the URDF, controllers, rviz config and MuJoCo model from config/face.yaml"),
     "calibrate": ("talkface_ros.selfmodel.calibrate_cli", "learn the face self-model (babble in the sim, fit, evaluate, save)"),
+    "face-png": ("talkface_ros.sim.png_cli", "render the simulated face at neutral and a few expressions to PNG"),
     "data": ("talkface_ros.data.cli", "synthesise the training corpus (data synth), check phone timings"),
     "train": ("talkface_ros.model.train", "train the audio encoder + diffusion teacher on the corpus"),
     "distill": ("talkface_ros.model.distill_cli", "distill the diffusion teacher into the one-step student"),
