@@ -8,7 +8,7 @@ import pytest
 
 from talkface_ros.data.corpus import Corpus, Utterance, write_manifest, write_shard
 from talkface_ros.data.espeak import EspeakSynth, EspeakVoice, EspeakError
-from talkface_ros.data.synth import SynthConfig, make_shard, synthesize
+from talkface_ros.data.synth import SynthConfig, synthesize
 from talkface_ros.data.voices import HELDOUT_LANGUAGES, HELDOUT_VARIANTS
 
 
@@ -53,14 +53,18 @@ def test_synth_deterministic_resumable_and_split(tmp_path):
     assert corpus.seconds() >= 30
     # Same shard, same seed, separate run -> identical bytes of audio and frames.
     other = SynthConfig(out=str(tmp_path / "b"), hours=config.hours, seed=7, shard_seconds=10, workers=1)
-    make_shard(other, 1)
+    assert synthesize(other, progress=False, only=[1])["made_shards"] == 1
     a = np.load(tmp_path / "a" / "shards" / "shard-00001.npz", allow_pickle=False)
     b = np.load(tmp_path / "b" / "shards" / "shard-00001.npz", allow_pickle=False)
     assert sorted(a.files) == sorted(b.files) and all(np.array_equal(a[k], b[k]) for k in a.files)
     # Resume: nothing left to do; deleting one shard remakes just that one.
     assert synthesize(config, progress=False)["made_shards"] == 0
+    a2 = dict(np.load(tmp_path / "a" / "shards" / "shard-00002.npz", allow_pickle=False))
     (tmp_path / "a" / "shards" / "shard-00002.npz").unlink()
     assert synthesize(config, progress=False)["made_shards"] == 1
+    corpus = Corpus(config.out)
+    remade = np.load(tmp_path / "a" / "shards" / "shard-00002.npz", allow_pickle=False)
+    assert sorted(remade.files) == sorted(a2) and all(np.array_equal(remade[k], a2[k]) for k in a2)
     for entry in corpus.entries:
         variant = entry["voice"].split("@")[0].partition("+")[2]
         if entry["split"] in ("train", "val"):

@@ -114,10 +114,11 @@ class EspeakSynth:
 
     def synth(self, text: str, voice: EspeakVoice) -> SynthResult:
         """One sentence -> 16 kHz int16 audio + phones. Raises EspeakError on an unknown voice."""
-        if voice.name != self._voice:
-            if self._lib.espeak_SetVoiceByName(voice.name.encode()) != 0:
-                raise EspeakError(f"espeak-ng has no voice {voice.name!r}")
-            self._voice = voice.name
+        # Set the voice on every call: it resets espeak-ng's state, so a sentence sounds the same whatever
+        # was synthesised before it (needed for a corpus that is deterministic per shard).
+        if self._lib.espeak_SetVoiceByName(voice.name.encode()) != 0:
+            raise EspeakError(f"espeak-ng has no voice {voice.name!r}")
+        self._voice = voice.name
         for param, value in ((_PARAM_RATE, voice.rate_wpm), (_PARAM_PITCH, voice.pitch), (_PARAM_RANGE, voice.pitch_range), (_PARAM_VOLUME, 100)):
             self._lib.espeak_SetParameter(param, int(value), 0)
         self._chunks, self._events = [], []

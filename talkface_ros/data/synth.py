@@ -127,7 +127,9 @@ def make_shard(config: SynthConfig, shard: int) -> tuple[int, float]:
     seconds = sum(len(u.audio) for u in utterances) / 16000.0
     n = 0
     while seconds < config.shard_seconds:
-        utt = make_utterance(rng, f"s{config.seed}-{shard:05d}-{n:04d}", config.seed, config.neutral_share)
+        # One RNG per utterance: a tiny difference in one sentence's audio cannot change the next ones.
+        utt_rng = np.random.default_rng([config.seed, shard, n])
+        utt = make_utterance(utt_rng, f"s{config.seed}-{shard:05d}-{n:04d}", config.seed, config.neutral_share)
         n += 1
         if utt is None:
             continue
@@ -141,24 +143,28 @@ def _make_shard_star(args: tuple[SynthConfig, int]) -> tuple[int, float]:
     return make_shard(*args)
 
 
-def synthesize(config: SynthConfig, progress: bool = True) -> dict:
-    """Make (or finish) a corpus. Returns a summary dict."""
+def synthesize(config: SynthConfig, progress: bool = True, only: list[int] | None = None) -> dict:
+    """Make (or finish) a corpus (or just the shards in `only`). Returns a summary dict.
+
+    Every shard is made in a fresh worker process (forkserver, maxtasksperchild=1): libespeak-ng keeps hidden state
+    between sentences (e.g. its pitch-flutter phase), so a shard is only bit-reproducible when its process
+    starts clean."""
     out = Path(config.out)
     (out / "shards").mkdir(parents=True, exist_ok=True)
-    todo = [k for k in range(config.num_shards) if not corpus_io.shard_done(out, k)]
+    shards = range(config.num_shards) if only is None else [k for k in only if 0 <= k < config.num_shards]
+    todo = [k for k in shards if not corpus_io.shard_done(out, k)]
     log.info("corpus %s: %d shards, %d to make (%d done)", out, config.num_shards, len(todo), config.num_shards - len(todo))
     start = time.perf_counter()
     made_seconds = 0.0
     from tqdm import tqdm
 
     bar = tqdm(total=len(todo), unit="shard", disable=not progress)
-    if config.workers <= 1 or len(todo) <= 1:
-        for k in todo:
-            made_seconds += make_shard(config, k)[1]
-            bar.update(1)
-    else:
-        ctx = mp.get_context("fork")
-        with ctx.Pool(config.workers) as pool:
+    if todo:
+        # forkserver: children fork from a clean server that never touched libespeak-ng (a plain fork
+        # would inherit whatever state this process has).
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["talkface_ros.data.synth"])
+        with ctx.Pool(max(1, min(config.workers, len(todo))), maxtasksperchild=1) as pool:
             for _, seconds in pool.imap_unordered(_make_shard_star, [(config, k) for k in todo]):
                 made_seconds += seconds
                 bar.update(1)
