@@ -26,8 +26,6 @@ def generate_launch_description() -> LaunchDescription:
     use_ros2_control = LaunchConfiguration("ros2_control")
     return LaunchDescription([
         *declare_arguments(),
-        DeclareLaunchArgument("ros2_control", default_value="false",
-                              description="drive a ros2_control face_controller instead of servo_driver"),
         graph_nodes("hardware"),
         Node(package="robot_state_publisher", executable="robot_state_publisher",
              namespace=LaunchConfiguration("namespace"),

@@ -25,6 +25,7 @@ ARGUMENTS = {
     "hardware": ("hardware", "maestro", "maestro | dynamixel"),
     "port": ("port", "/dev/ttyACM0", "serial port of the servo controller"),
     "record_dir": ("record_dir", "", "record blendshapes/commands/latency here ('' = off)"),
+    "ros2_control": ("use_ros2_control", "false", "hardware: a ros2_control face_controller takes the commands"),
 }
 
 
@@ -36,6 +37,7 @@ def declare_arguments():
 def _options(context, profile: str) -> GraphOptions:
     values = {field: LaunchConfiguration(name).perform(context) for name, (field, _, _) in ARGUMENTS.items()}
     values["lookahead"] = int(values["lookahead"])
+    values["use_ros2_control"] = values["use_ros2_control"].lower() in ("true", "1", "yes")
     return GraphOptions(profile=profile, **values)
 
 

@@ -25,6 +25,11 @@ from talkface_ros.nodes.common import ParamSpec, StartupError, declare_parameter
 from talkface_ros.nodes.diagnostics import DiagnosticsPublisher
 from talkface_ros.nodes.messages import msg_to_pcm
 
+# Bursts of small chunks (another stack flushing its buffer) must not overflow the best-effort queue.
+AUDIO_QUEUE_DEPTH = 1000
+# A long chunk yields many frames at once; keep them all for reliable subscribers.
+FRAME_QUEUE_DEPTH = 500
+
 PARAMETERS = (
     ParamSpec("model_path", "", "model folder or .onnx/.safetensors file ('' = the shipped model)"),
     ParamSpec("backend", "onnxruntime", "inference backend", choices=("onnxruntime", "torch")),
@@ -70,7 +75,7 @@ class FaceInferenceNode(Node):
         self.idle = IdleFace(self.frame_rate, seed=p["seed"])
         self.resampler = StreamingResampler(p["sample_rate"], MODEL_SAMPLE_RATE) if p["sample_rate"] != MODEL_SAMPLE_RATE else None
 
-        self.publisher = self.create_publisher(JointState, "face/blendshapes", 10)
+        self.publisher = self.create_publisher(JointState, "face/blendshapes", FRAME_QUEUE_DEPTH)
         self._subscribe_audio(p["audio_msg_type"])
         self.create_subscription(String, "face/emotion", self._on_emotion, 10)
         self.create_service(SetBool, "~/set_enabled", self._on_set_enabled)
@@ -93,14 +98,14 @@ class FaceInferenceNode(Node):
     # ---- inputs
     def _subscribe_audio(self, msg_type: str) -> None:
         if msg_type == "int16_multi_array":
-            self.create_subscription(Int16MultiArray, "audio/pcm", lambda m: self._on_pcm(msg_to_pcm(m)), sensor_qos())
+            self.create_subscription(Int16MultiArray, "audio/pcm", lambda m: self._on_pcm(msg_to_pcm(m)), sensor_qos(AUDIO_QUEUE_DEPTH))
             return
         try:
             from audio_common_msgs.msg import AudioData
         except ImportError:
             raise StartupError("audio_msg_type is audio_common but audio_common_msgs is not installed") from None
         self.create_subscription(AudioData, "audio/pcm",
-                                 lambda m: self._on_pcm(np.frombuffer(bytes(m.data), dtype="<i2")), sensor_qos())
+                                 lambda m: self._on_pcm(np.frombuffer(bytes(m.data), dtype="<i2")), sensor_qos(AUDIO_QUEUE_DEPTH))
 
     def _on_emotion(self, msg: String) -> None:
         try:
@@ -111,12 +116,12 @@ class FaceInferenceNode(Node):
     def _on_set_enabled(self, request: SetBool.Request, response: SetBool.Response) -> SetBool.Response:
         self.enabled = bool(request.data)
         if not self.enabled:
-            self._end_stream()
+            self._end_stream(flush=False)
         response.success, response.message = True, "enabled" if self.enabled else "disabled"
         return response
 
     def _on_go_neutral(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
-        self._end_stream()
+        self._end_stream(flush=False)
         self.last_frame = np.zeros(FRAME_SIZE, dtype=np.float32)
         self._publish(self.last_frame, self.get_clock().now())
         response.success, response.message = True, "neutral"
@@ -155,19 +160,27 @@ class FaceInferenceNode(Node):
             self.samples_in += len(piece)
             started = time.perf_counter()
             frames = self.streamer.push(piece)
-            self.compute_us.append((time.perf_counter() - started) * 1e6 / max(1, len(frames)))
-            for frame in frames:
-                self._apply_emotion(self.emotion.step())
-                values = sanitize_frames(frame.values, fallback=self.last_frame)
-                self.last_frame = values
-                self._publish(values, self.anchor + Duration(seconds=float(frame.time_s)))
-                self.counters["frames"] += 1
+            if frames:
+                self.compute_us.append((time.perf_counter() - started) * 1e6 / len(frames))
+            self._publish_frames(frames)
+
+    def _publish_frames(self, frames) -> None:
+        for frame in frames:
+            self._apply_emotion(self.emotion.step())
+            values = sanitize_frames(frame.values, fallback=self.last_frame)
+            self.last_frame = values
+            self._publish(values, self.anchor + Duration(seconds=float(frame.time_s)))
+            self.counters["frames"] += 1
 
     def _apply_emotion(self, emotion) -> None:
         self.streamer.set_emotion(emotion.label, emotion.intensity)
 
-    def _end_stream(self) -> None:
+    def _end_stream(self, flush: bool = True) -> None:
+        """The stream stopped: publish the frames of its last partial 20 ms (and the look-ahead held back),
+        then reset the model state and hand over to the idle face."""
         if self.streaming:
+            if flush:
+                self._publish_frames(self.streamer.flush())
             self.streaming = False
             self.streamer.reset()
             if self.resampler is not None:

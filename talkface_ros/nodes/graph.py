@@ -38,6 +38,8 @@ class GraphOptions:
     port: str = "/dev/ttyACM0"
     calibration: str = ""                    # self-model calibration ('' = the shipped one)
     record_dir: str = ""                     # when set, a face_recorder node writes CSV + logs there
+    stop_at_end: bool = False                # audio_capture exits at the end of the WAV (file profile: always)
+    use_ros2_control: bool = False           # hardware: commands go to a ros2_control controller, no servo_driver
     control_rate: float = 100.0
 
     def validate(self) -> None:
@@ -63,7 +65,7 @@ def build_graph(options: GraphOptions) -> list[NodeSpec]:
             "source": options.audio_source, "wav_path": options.wav_path, "loop": options.loop,
             "device": options.device,
             # in a graph, the stream must not end the node: the rest keeps running on the idle face
-            "exit_at_end": options.profile == "file",
+            "exit_at_end": options.profile == "file" or options.stop_at_end,
         }, audio_remap),
         NodeSpec("face_inference", "face_inference", ["face_inference.yaml"], {
             "model_path": options.model_path, "backend": options.backend, "lookahead": options.lookahead,
@@ -76,7 +78,7 @@ def build_graph(options: GraphOptions) -> list[NodeSpec]:
         }, {"joint_states": "face/commanded_joint_states"}))
     if options.profile == "sim":
         nodes.append(NodeSpec("face_sim", "face_sim", ["face_sim.yaml"], {}))
-    if options.profile == "hardware":
+    if options.profile == "hardware" and not options.use_ros2_control:
         bus = options.hardware.replace("emulated-", "")
         nodes.append(NodeSpec("servo_driver", "servo_driver", ["servo_driver.yaml"], {
             "bus": bus, "port": options.port, "control_rate": options.control_rate,
