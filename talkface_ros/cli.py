@@ -17,6 +17,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "servo-scan": ("talkface_ros.hardware.scan_cli", "list the servo controllers/servos answering on a serial port"),
     "emulate": ("talkface_ros.hardware.emulate_cli", "a Maestro or Dynamixel emulated on a pseudo-terminal"),
     "bringup": ("talkface_ros.nodes.bringup", "start the node graph here, without ros2 launch"),
+    "render": ("talkface_ros.demo.render", "MP4 of the blendshape face and the simulated robot face, with the audio"),
+    "demo": ("talkface_ros.demo.demo", "the bundled clip through the whole simulated graph (what make run runs)"),
     "eval": ("talkface_ros.eval.cli", "lip-sync metrics table for a system on an eval set"),
     "generate": ("talkface_ros.sim.generate", "regenerate the URDF, controllers, rviz config and MuJoCo model from config/face.yaml"),
     "calibrate": ("talkface_ros.selfmodel.calibrate_cli", "learn the face self-model (babble in the sim, fit, evaluate, save)"),

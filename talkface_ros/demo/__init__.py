@@ -1,0 +1,1 @@
+"""talkface_ros.demo: the user-facing demo pieces (render, make run)."""
