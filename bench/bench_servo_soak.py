@@ -66,8 +66,14 @@ def start_emulator(bus: str, joints: int, link: str, faults: list[str]) -> subpr
 
 def stop_emulator(process: subprocess.Popen) -> dict:
     process.terminate()
-    output = process.communicate(timeout=20)[0]
-    return json.loads(output.strip().splitlines()[-1])
+    try:
+        output = process.communicate(timeout=20)[0]
+        return json.loads(output.strip().splitlines()[-1])
+    except (subprocess.TimeoutExpired, ValueError, IndexError) as error:
+        process.kill()
+        process.communicate()
+        print(f"emulator did not report: {error!r}", file=sys.stderr)
+        return {}
 
 
 def run_loop_mode(args, calibrations, names, port) -> dict:
@@ -200,7 +206,9 @@ def main() -> int:
     costs = result.pop("tick_cost_us")
     warm_rss = result.pop("warm_rss") or rss_start
     limits_ok = None
-    if args.bus == "maestro":
+    if not emulator_summary:
+        pass  # unknown: the emulator did not report
+    elif args.bus == "maestro":
         ranges = {int(ch): r for ch, r in emulator_summary["target_range_quarter_us"].items()}
         limits_ok = all(round(c.raw_min * 4) <= ranges[c.channel][0] and ranges[c.channel][1] <= round(c.raw_max * 4)
                         for c in calibrations if c.channel in ranges) and len(ranges) == len(calibrations)
@@ -222,8 +230,8 @@ def main() -> int:
         "tick_cost_us_p99": round(percentile(costs, 0.99) * 1e6, 1) if costs else None,
         "tick_cost_us_max": round(max(costs) * 1e6, 1) if costs else None,
         "all_targets_within_limits": limits_ok,
-        "emulator": {k: emulator_summary[k] for k in ("bytes_in", "replies", "garbage_sent", "unplugs")
-                     if k in emulator_summary},
+        "emulator": {k: emulator_summary.get(k) for k in ("bytes_in", "replies", "garbage_sent", "unplugs")
+                     if emulator_summary},
         **{k: v for k, v in result.items() if k not in ("ticks", "missed_ticks")},
         "pass": bool(limits_ok and (rss_end - warm_rss) < 5.0
                      and result["missed_ticks"] / max(1, ticks + result["missed_ticks"]) <= 0.001),

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import signal
-import threading
 import time
 
 from talkface_ros.hardware.emulator import DynamixelEmulator, MaestroEmulator
@@ -32,27 +31,28 @@ def run(args: argparse.Namespace) -> int:
     else:
         ids = tuple(int(i) for i in args.ids.split(",") if i.strip())
         emulator = DynamixelEmulator(args.link, ids=ids, record_limit=0)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # A plain flag: setting a threading.Event from a signal handler can deadlock with the main thread's wait.
+    stopping: list[bool] = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     start = time.monotonic()
     next_unplug = start + args.unplug_every if args.unplug_every > 0 else float("inf")
     next_garbage = start + args.garbage_every if args.garbage_every > 0 else float("inf")
     with emulator:
         print(f"{args.device} emulator on {emulator.path} (-> {emulator.device_path}); Ctrl-C to stop", flush=True)
         try:
-            while not stop.is_set():
+            while not stopping:
                 now = time.monotonic()
                 if args.duration and now - start >= args.duration:
                     break
                 if now >= next_unplug:
                     emulator.unplug()
-                    stop.wait(0.5)
+                    time.sleep(0.5)
                     emulator.replug()
                     next_unplug = time.monotonic() + args.unplug_every
                 if now >= next_garbage:
                     emulator.inject_garbage(bytes((0x13, 0x37, 0xFF, 0x00)) * 4)
                     next_garbage = now + args.garbage_every
-                stop.wait(0.05)
+                time.sleep(0.05)
         except KeyboardInterrupt:
             pass
         summary = {"device": args.device, "path": emulator.path, **emulator.stats.as_dict()}
