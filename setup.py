@@ -26,6 +26,8 @@ NODES = {
     "servo_driver": "talkface_ros.nodes.servo_driver:main",
     "face_retarget": "talkface_ros.nodes.face_retarget:main",
     "face_sim": "talkface_ros.nodes.face_sim:main",
+    "face_inference": "talkface_ros.nodes.face_inference:main",
+    "face_recorder": "talkface_ros.nodes.face_recorder:main",
 }
 
 setup(
