@@ -101,7 +101,10 @@ def eye_distance(description: FaceDescription) -> float:
 class LandmarkBasis:
     """targets(frame[55]) -> landmark targets [L, 3] (metres, head frame) for this robot face."""
 
-    def __init__(self, description: FaceDescription, neutral_landmarks: np.ndarray) -> None:
+    def __init__(self, description: FaceDescription, neutral_landmarks: np.ndarray,
+                 robot_basis: np.ndarray | None = None) -> None:
+        """`robot_basis` [52, L, 3] (metres) replaces the scaled reference one, e.g. the robot basis that
+        calibration fits (each shape projected onto what this robot can reach)."""
         names = description.landmark_names
         index = {n: i for i, n in enumerate(names)}
         self.scale = eye_distance(description) / REFERENCE_EYE_DISTANCE_M
@@ -111,7 +114,12 @@ class LandmarkBasis:
             for landmark, move in table[shape].items():
                 if landmark in index:
                     basis[k, index[landmark]] = np.array(move) * 1e-3 * self.scale
-        self.basis = basis                                        # [52, L, 3] metres
+        self.reference_basis = basis                              # [52, L, 3] metres
+        if robot_basis is not None:
+            robot_basis = np.asarray(robot_basis, dtype=np.float64)
+            if robot_basis.shape != basis.shape:
+                raise ValueError(f"robot basis must have shape {basis.shape}, got {robot_basis.shape}")
+        self.basis = basis if robot_basis is None else robot_basis
         self.neutral = np.asarray(neutral_landmarks, dtype=np.float64).reshape(len(names), 3)
 
     def displacements(self, frames: np.ndarray) -> np.ndarray:

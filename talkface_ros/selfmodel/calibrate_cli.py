@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", default=None, help=f"output folder (default: {default_calibration_dir()})")
     parser.add_argument("--samples", type=int, default=4000, help="babbling poses")
     parser.add_argument("--steps", type=int, default=4000, help="training steps of the forward and inverse nets")
-    parser.add_argument("--inverse-frames", type=int, default=6000, help="frames solved by gradient descent")
+    parser.add_argument("--inverse-frames", type=int, default=4000, help="frames solved by gradient descent")
     parser.add_argument("--eval-frames", type=int, default=200, help="held-out frames evaluated in the sim")
     parser.add_argument("--seed", type=int, default=0)
 

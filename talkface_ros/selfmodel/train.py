@@ -183,7 +183,20 @@ def calibrate(sim, config: CalibrateConfig = CalibrateConfig(), progress: bool =
     design = np.hstack([unit[:split], np.ones((split, 1))])
     linear_fwd, *_ = np.linalg.lstsq(design, displacement_mm[:split], rcond=None)     # [F+1, 3L]
     jacobian = linear_fwd[:-1].T                                                        # [3L, F] mm per unit
-    basis = LandmarkBasis(d, neutral_landmarks)
+    # the robot basis: each reference shape (weight 1) projected onto what this face can reach, through
+    # the self-model, and measured in the sim: targets the robot can actually show
+    reference = LandmarkBasis(d, neutral_landmarks)
+    reference_mm = torch.tensor(reference.basis.reshape(len(ARKIT_NAMES), -1) * 1e3, dtype=torch.float32)
+    shape_units = solve_inverse(forward, reference_mm, torch.full((len(ARKIT_NAMES), len(face_index)), 0.1),
+                                config.solver_steps * 2, config.activation_penalty).numpy()
+    robot_basis = np.zeros_like(reference.basis)
+    full = d.neutral_positions()
+    for k, shape_unit in enumerate(shape_units):
+        sim.reset()
+        full[face_index] = lower + shape_unit * (upper - lower)
+        robot_basis[k] = sim.settle(full, 0.5) - neutral_landmarks
+    sim.reset()
+    basis = LandmarkBasis(d, neutral_landmarks, robot_basis)
     basis_mm = basis.basis.reshape(len(ARKIT_NAMES), -1).T * 1e3                         # [3L, 52]
     unit_map, *_ = np.linalg.lstsq(jacobian, basis_mm, rcond=None)                     # [F, 52]
     unit_offset, *_ = np.linalg.lstsq(jacobian, -linear_fwd[-1], rcond=None)
@@ -201,7 +214,8 @@ def calibrate(sim, config: CalibrateConfig = CalibrateConfig(), progress: bool =
     inverse = fit_inverse(forward, weights, targets_mm, solutions, config)
 
     tensors = {**tensors_of("forward", forward), **tensors_of("inverse", inverse),
-               "linear.map": linear_map, "linear.offset": linear_offset, "neutral_landmarks": neutral_landmarks}
+               "linear.map": linear_map, "linear.offset": linear_offset, "neutral_landmarks": neutral_landmarks,
+               "basis.robot": robot_basis, "basis.reference": reference.basis}
     model_config = {
         "format": "talkface-selfmodel-1", "face": d.name, "face_sha256": d.source_sha256,
         "joint_names": d.joint_names, "lower": d.lower_limits().tolist(), "upper": d.upper_limits().tolist(),
@@ -212,6 +226,8 @@ def calibrate(sim, config: CalibrateConfig = CalibrateConfig(), progress: bool =
                     "activation": "silu"},
         "inverse": {"inputs": "52 ARKit weights", "outputs": "face motors in [0,1] (sigmoid)"},
         "calibrate_config": asdict(config),
+        "evaluation": ("landmark targets = neutral + sum_k w_k * robot basis_k (each ARKit shape projected onto "
+                       "what this face reaches); *_reference_basis_* uses the unprojected reference displacements"),
         "metrics": {"forward_heldout_rmse_mm": forward_rmse, "babble_samples": len(unit),
                     "heldout_samples": len(unit) - split},
     }
@@ -219,6 +235,7 @@ def calibrate(sim, config: CalibrateConfig = CalibrateConfig(), progress: bool =
     eval_frames = random_frames(config.eval_frames, np.random.default_rng(config.seed + 3))
     eval_frames[:, len(ARKIT_NAMES):] = 0.0
     model.config["metrics"]["retarget_in_sim_mm"] = evaluate_in_sim(sim, model, basis, eval_frames)
+    model.config["metrics"]["retarget_in_sim_reference_basis_mm"] = evaluate_in_sim(sim, model, reference, eval_frames)
     expressible = [k for k, name in enumerate(ARKIT_NAMES) if name not in UNEXPRESSIBLE]
     eval_frames = random_frames(config.eval_frames, np.random.default_rng(config.seed + 4), expressible)
     eval_frames[:, len(ARKIT_NAMES):] = 0.0
