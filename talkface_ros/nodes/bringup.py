@@ -131,8 +131,40 @@ def options_from_args(args: argparse.Namespace) -> GraphOptions:
     )
 
 
+def start_emulator(options: GraphOptions):
+    """For --hardware emulated-maestro|emulated-dynamixel: the controller emulated on a pseudo-terminal in
+    this process, sized from the face description; the servo_driver node gets its port."""
+    import tempfile
+
+    from talkface_ros.face.description import load_face_description
+    from talkface_ros.hardware.emulator.for_face import emulator_for_face
+
+    bus = options.hardware.replace("emulated-", "")
+    link = str(Path(tempfile.mkdtemp(prefix="talkface-emulated-")) / f"tty{bus}")
+    emulator = emulator_for_face(bus, load_face_description().calibrations(), link_path=link)
+    emulator.start()
+    options.port = link
+    print(f"emulated {bus} on {link}")
+    return emulator
+
+
 def run(args: argparse.Namespace) -> int:
     options = options_from_args(args)
+    emulator = None
+    if options.profile == "hardware" and options.hardware.startswith("emulated-") and not args.dry_run:
+        try:
+            emulator = start_emulator(options)
+        except (ValueError, OSError) as error:
+            print(f"error: cannot start the emulator: {error}")
+            return 1
+    try:
+        return _run_graph(args, options)
+    finally:
+        if emulator is not None:
+            emulator.stop()
+
+
+def _run_graph(args: argparse.Namespace, options: GraphOptions) -> int:
     try:
         specs = build_graph(options)
     except ValueError as error:
