@@ -104,7 +104,7 @@ class Driver:
         self.recorder.spin(0.05)
 
 
-def test_emotion_switch_moves_smile_and_brows_quickly_and_keeps_lip_closures(speech_wav):
+def test_emotion_switch_moves_brows_and_mouth_corners_quickly_and_keeps_lip_closures(speech_wav):
     from talkface_ros.audio.pcm import float_to_int16
     from talkface_ros.audio.wav import load_audio
 
@@ -116,19 +116,33 @@ def test_emotion_switch_moves_smile_and_brows_quickly_and_keeps_lip_closures(spe
             driver.wait_for_node()
             driver.send(np.tile(speech, 2)[: len(speech) + len(speech) // 2])
             neutral_count = len(recorder.messages)
-            driver.emotion.publish(String(data="happy"))
+            driver.emotion.publish(String(data="sad"))
             recorder.spin(0.05)
             driver.send(speech)
             recorder.spin_until(lambda: False, timeout=0.8)
         finally:
             output = stop_process(node)
     frames = frames_of(recorder.messages)
-    smile = frames[:, [INDEX["mouthSmileLeft"], INDEX["mouthSmileRight"]]].mean(axis=1)
-    before = smile[neutral_count - 50:neutral_count].mean()
-    after_200ms = smile[neutral_count + 10:neutral_count + 60].mean()
-    assert after_200ms > before + 0.05, (before, after_200ms, output)
+
+    def channel(*names: str) -> np.ndarray:
+        return frames[:, [INDEX[n] for n in names]].mean(axis=1)
+
+    brows, frown = channel("browInnerUp"), channel("mouthFrownLeft", "mouthFrownRight")
+    smile = channel("mouthSmileLeft", "mouthSmileRight")
+    before = slice(neutral_count - 50, neutral_count)
+    soon = slice(neutral_count + 10, neutral_count + 30)       # 200-600 ms after the switch
+    later = slice(neutral_count + 50, neutral_count + 100)     # 1-2 s after
+    print("browInnerUp by 100 ms:", np.round([brows[neutral_count + 5 * i:neutral_count + 5 * i + 5].mean() for i in range(20)], 3))
+    print("frown by 100 ms:", np.round([frown[neutral_count + 5 * i:neutral_count + 5 * i + 5].mean() for i in range(20)], 3))
+    # within 200 ms: brows up and mouth corners down (the right direction); then further toward sad
+    assert brows[soon].mean() > brows[before].mean() + 0.04, (brows[before].mean(), brows[soon].mean(), output)
+    assert frown[soon].mean() > frown[before].mean() + 0.02, (frown[before].mean(), frown[soon].mean())
+    assert brows[later].mean() > brows[before].mean() + 0.15
+    assert smile[later].mean() <= smile[before].mean() + 0.05
+    # and no jump: the transition is spread over emotion_transition_s, not one frame
+    assert np.abs(np.diff(brows[neutral_count - 5:neutral_count + 15])).max() < 0.5
     jaw = frames[:, INDEX["jawOpen"]]
-    assert jaw[neutral_count:].min() < 0.15, "lips still close while happy"
+    assert jaw[neutral_count:].min() < 0.15, "lips still close (p, b, m) while sad"
 
 
 def test_bad_input_never_yields_nan_and_a_restart_recovers():
