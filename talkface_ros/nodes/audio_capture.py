@@ -1,5 +1,6 @@
 """audio_capture: publishes mono int16 PCM chunks (std_msgs/Int16MultiArray) on `audio/pcm` from a
-microphone (sounddevice/PortAudio) or a WAV file."""
+microphone (sounddevice/PortAudio) or a WAV file. With `playback` (WAV only) it also plays each chunk through a
+speaker `playback_delay_s` after publishing it (TTS sync: the sound waits for the face)."""
 from __future__ import annotations
 
 import sys
@@ -11,6 +12,7 @@ from rclpy.node import Node
 from std_msgs.msg import Int16MultiArray
 
 from talkface_ros.audio.microphone import AudioDeviceError, MicrophoneConfig, MicrophoneSource
+from talkface_ros.audio.playback import DelayedPlayback, PlaybackConfig
 from talkface_ros.audio.wav import AudioFileError, WavSource, WavSourceConfig
 from talkface_ros.nodes.common import ParamSpec, StartupError, declare_parameters, run_node, sensor_qos
 from talkface_ros.nodes.diagnostics import DiagnosticsPublisher
@@ -31,6 +33,11 @@ PARAMETERS = (
     ParamSpec("chunk_ms", 10.0, "length of each published chunk in ms", min=5.0, max=40.0),
     ParamSpec("sample_rate", 16000, "sample rate of the published PCM in Hz", min=8000, max=48000),
     ParamSpec("qos_depth", 50, "publisher queue depth", min=1, max=1000),
+    ParamSpec("playback", False, "wav: also play the audio through a speaker, playback_delay_s after publishing "
+              "it (TTS sync); refused with the microphone source (it would echo)"),
+    ParamSpec("playback_device", "", "playback: output device index, name or unique name substring ('' = default)"),
+    ParamSpec("playback_delay_s", 0.03, "playback: publish -> sound out of the speaker, the device's own output "
+              "latency included (set it to the measured chain latency)", min=0.0, max=2.0),
     ParamSpec("stats_period_s", 5.0, "how often capture statistics go to /diagnostics and the log", min=0.5, max=3600.0),
 )
 
@@ -47,6 +54,12 @@ class AudioCaptureNode(Node):
         self.published_chunks = 0
         self.wav: WavSource | None = None
         self.mic: MicrophoneSource | None = None
+        self.playback: DelayedPlayback | None = None
+        if p["playback"] and p["source"] != "wav":
+            raise StartupError("playback needs source=wav: playing the microphone back through a speaker would echo")
+        if p["playback"] and not p["realtime"]:
+            raise StartupError("playback needs realtime=true (chunks published faster than real time cannot be "
+                               "played at publish time + playback_delay_s)")
         try:
             if p["source"] == "wav":
                 if not p["wav_path"]:
@@ -59,7 +72,18 @@ class AudioCaptureNode(Node):
                 self.mic = MicrophoneSource(MicrophoneConfig(
                     device=p["device"] or None, native_rate=p["native_rate"], channels=p["channels"],
                     blocksize_ms=p["blocksize_ms"], chunk_samples=self.chunk_samples, sample_rate=p["sample_rate"]))
+            if p["playback"]:
+                self.playback = DelayedPlayback(PlaybackConfig(
+                    device=p["playback_device"] or None, delay_s=p["playback_delay_s"], sample_rate=p["sample_rate"],
+                    blocksize_ms=min(10.0, p["chunk_ms"])))
+                self.playback.start()  # waits until the output runs at the audio rate
+                self.get_logger().info(
+                    f"playback on {self.playback.device_name!r} at {self.playback.output_rate} Hz, "
+                    f"{p['playback_delay_s']:.3f} s after publishing (device output latency "
+                    f"{self.playback.stats.output_latency_s * 1000:.1f} ms, included)")
         except (AudioFileError, AudioDeviceError) as error:
+            if self.playback:
+                self.playback.stop()
             raise StartupError(str(error)) from None
         self.diagnostics = DiagnosticsPublisher(self, "audio_capture")
         self.create_timer(p["stats_period_s"], self._report)
@@ -72,6 +96,7 @@ class AudioCaptureNode(Node):
         self._worker.start()
 
     def _publish(self, chunk) -> None:
+        publish_time = time.monotonic()
         try:
             self.publisher.publish(pcm_to_msg(chunk))
         except Exception as error:  # the context went away under us during shutdown
@@ -80,6 +105,8 @@ class AudioCaptureNode(Node):
             self._stop.set()
             return
         self.published_chunks += 1
+        if self.playback:
+            self.playback.push(chunk, publish_time)
 
     def _run_wav(self) -> None:
         deadline = time.monotonic() + self.params["wait_for_subscriber_s"]
@@ -92,6 +119,8 @@ class AudioCaptureNode(Node):
             if self._stop.is_set():
                 return
         self.get_logger().info(f"end of {self.params['wav_path']}: {self.published_chunks} chunks published")
+        if self.playback and not self.playback.drain(timeout=self.params["playback_delay_s"] + 2.0):
+            self.get_logger().warning(f"playback did not finish: {self.playback.pending_s:.2f} s left")
         if self.params["exit_at_end"]:
             time.sleep(0.2)  # let the last best-effort samples leave before the process exits
             self.finished = True
@@ -123,12 +152,19 @@ class AudioCaptureNode(Node):
             values.update(xruns=s.xruns, dropped_blocks=s.dropped_blocks, device_errors=s.device_errors)
         if self.wav:
             values.update(late_chunks=self.wav.late_chunks)
+        if self.playback:
+            s = self.playback.stats
+            values.update(playback_late_chunks=s.late_chunks, playback_underflows=s.underflows,
+                          playback_dropped_chunks=s.dropped_chunks, playback_clamped_segments=s.clamped_segments,
+                          playback_output_latency_ms=round(s.output_latency_s * 1000.0, 2),
+                          playback_delay_ms=round(self.playback.effective_delay_s * 1000.0, 2))
         return values
 
     def _report(self) -> None:
         values = self.stats()
         problems = values.get("xruns", 0) + values.get("dropped_blocks", 0) + values.get("device_errors", 0) \
-            + values.get("late_chunks", 0)
+            + values.get("late_chunks", 0) + values.get("playback_late_chunks", 0) \
+            + values.get("playback_dropped_chunks", 0)
         self.diagnostics.publish(values, warn=problems > 0, message="xruns/dropped/late chunks" if problems else "ok")
         if problems:
             self.get_logger().warning(f"capture problems: {values}")
@@ -141,6 +177,8 @@ class AudioCaptureNode(Node):
             self.mic.stop()
         if self._worker.is_alive():
             self._worker.join(timeout=2.0)
+        if self.playback:
+            self.playback.stop()
 
 
 def main(args: list[str] | None = None) -> int:
