@@ -162,6 +162,7 @@ def test_playback_sounds_playback_delay_after_publishing(tmp_path, pulse_server,
         assert abs(measured[delay] - delay) <= 0.04  # the device latency is inside the delay, not on top of it
         assert diagnostics and float(diagnostics[-1]["playback_delay_ms"]) == pytest.approx(delay * 1000, abs=0.5)
         assert 0.0 < float(diagnostics[-1]["playback_output_latency_ms"]) < delay * 1000
+        assert diagnostics[-1]["playback_active"] == "1" and "playback_late_chunks" in diagnostics[-1]
     assert measured[0.30] - measured[0.05] == pytest.approx(0.25, abs=0.03)
 
 

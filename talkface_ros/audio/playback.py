@@ -11,9 +11,13 @@ Facts found on PulseAudio through the ALSA `pulse` plugin (see test/test_audio_p
 - a fresh output stream pulls a couple of blocks, then stalls ~1.5 s before running in real time; so the
   stream is opened once and kept running (silence when idle), and `start()` waits until callbacks flow at
   the audio rate before the first chunk may be scheduled;
-- another client on the same sink with a huge buffer (e.g. `pacat` at its default 2 s latency) makes the
-  sink work in big blocks and our low-latency stream is served in bursts (seconds without callbacks):
-  samples then arrive late at the DAC; they are dropped to keep sync and counted (`late_chunks`).
+- PulseAudio's latency report (DAC time minus now) wobbles by a few ms from one buffer to the next (28-30 ms,
+  once 25 ms); taken at face value it made the schedule drop and repeat a few ms of audio (audible clicks), so
+  the DAC time is predicted from the previous buffer and only nudged towards the report (`_dac_time`);
+- with another client on the sink holding a huge buffer (`pacat` at its default 2 s latency), the stream was
+  once seen served in bursts (0.5 s with 3 callbacks) after the start-up stall; a stall or underflow makes
+  the DAC time jump: the schedule re-reads it (`resyncs`), and samples whose time has passed are dropped to
+  keep sync and counted (`late_chunks`) instead of piling up delay.
 """
 from __future__ import annotations
 
@@ -197,6 +201,11 @@ class DelayedPlayback:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+    @property
+    def active(self) -> bool:
+        """The output stream is open and running (False after a device error: PortAudio stopped it)."""
+        return self._stream is not None and bool(self._stream.active)
 
     @property
     def pending_s(self) -> float:

@@ -154,7 +154,8 @@ class AudioCaptureNode(Node):
             values.update(late_chunks=self.wav.late_chunks)
         if self.playback:
             s = self.playback.stats
-            values.update(playback_late_chunks=s.late_chunks, playback_underflows=s.underflows,
+            values.update(playback_active=int(self.playback.active), playback_late_chunks=s.late_chunks,
+                          playback_underflows=s.underflows, playback_resyncs=s.resyncs,
                           playback_dropped_chunks=s.dropped_chunks, playback_clamped_segments=s.clamped_segments,
                           playback_output_latency_ms=round(s.output_latency_s * 1000.0, 2),
                           playback_delay_ms=round(self.playback.effective_delay_s * 1000.0, 2))
@@ -164,7 +165,7 @@ class AudioCaptureNode(Node):
         values = self.stats()
         problems = values.get("xruns", 0) + values.get("dropped_blocks", 0) + values.get("device_errors", 0) \
             + values.get("late_chunks", 0) + values.get("playback_late_chunks", 0) \
-            + values.get("playback_dropped_chunks", 0)
+            + values.get("playback_dropped_chunks", 0) + (1 - values.get("playback_active", 1))
         self.diagnostics.publish(values, warn=problems > 0, message="xruns/dropped/late chunks" if problems else "ok")
         if problems:
             self.get_logger().warning(f"capture problems: {values}")
