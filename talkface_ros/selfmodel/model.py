@@ -46,6 +46,7 @@ class SelfModel:
         self.neck = [(self.joint_names.index(m), INDEX[a]) for m, a in c["neck_from_head_pose"].items()]
         self.landmark_names: list[str] = list(c["landmark_names"])
         self.forward_net = NumpyMLP.from_tensors(self.tensors, "forward")
+        self.forward_affine = self.tensors["forward_affine"].astype(np.float64)   # [F+1, 3L] mm
         self.inverse_net = NumpyMLP.from_tensors(self.tensors, "inverse", sigmoid_output=True)
         self.linear_map = self.tensors["linear.map"].astype(np.float64)         # [F, 52]
         self.linear_offset = self.tensors["linear.offset"].astype(np.float64)   # [F]
@@ -91,7 +92,8 @@ class SelfModel:
     def forward(self, face_motors: np.ndarray) -> np.ndarray:
         """Face motors [..., F] -> predicted head-frame landmarks [..., L, 3] (metres)."""
         unit = self.to_unit(face_motors)
-        displacement_mm = self.forward_net(unit).astype(np.float64)
+        displacement_mm = (self.forward_net(unit).astype(np.float64) + unit @ self.forward_affine[:-1]
+                           + self.forward_affine[-1])
         return self.neutral_landmarks + displacement_mm.reshape(*unit.shape[:-1], -1, 3) * 1e-3
 
     @staticmethod

@@ -68,6 +68,19 @@ def random_frames(count: int, rng: np.random.Generator, shapes: list[int] | None
     return frames
 
 
+class ResidualForward(nn.Module):
+    """unit motors -> landmark displacement mm: affine part + MLP residual."""
+
+    def __init__(self, affine: np.ndarray, residual: nn.Module) -> None:
+        super().__init__()
+        self.register_buffer("weight", torch.tensor(affine[:-1], dtype=torch.float32))
+        self.register_buffer("bias", torch.tensor(affine[-1], dtype=torch.float32))
+        self.residual = residual
+
+    def forward(self, unit: torch.Tensor) -> torch.Tensor:
+        return unit @ self.weight + self.bias + self.residual(unit)
+
+
 def fit_forward(unit: np.ndarray, displacement_mm: np.ndarray, config: CalibrateConfig) -> nn.Sequential:
     torch.manual_seed(config.seed)
     net = mlp([unit.shape[1], config.hidden, config.hidden, displacement_mm.shape[1]])
@@ -170,7 +183,11 @@ def calibrate(sim, config: CalibrateConfig = CalibrateConfig(), progress: bool =
     displacement_mm = ((landmarks - neutral_landmarks) * 1e3).reshape(len(commands), -1)
     split = int(len(unit) * (1 - config.heldout_fraction))
     log.info("babbled %d poses in %.0f s; fitting the forward model", len(unit), time.monotonic() - started)
-    forward = fit_forward(unit[:split], displacement_mm[:split], config)
+    # forward = an affine least-squares fit + an MLP on its residual (the nonlinear, coupled part)
+    design = np.hstack([unit[:split], np.ones((split, 1))])
+    linear_fwd, *_ = np.linalg.lstsq(design, displacement_mm[:split], rcond=None)     # [F+1, 3L]
+    residual_net = fit_forward(unit[:split], displacement_mm[:split] - design @ linear_fwd, config)
+    forward = ResidualForward(linear_fwd, residual_net)
     with torch.no_grad():
         predicted = forward(torch.tensor(unit[split:], dtype=torch.float32)).numpy()
     heldout_error = np.linalg.norm((predicted - displacement_mm[split:]).reshape(len(predicted), -1, 3), axis=-1)
@@ -179,9 +196,7 @@ def calibrate(sim, config: CalibrateConfig = CalibrateConfig(), progress: bool =
                     **{k: float(np.sqrt((heldout_error[:, kinds == k] ** 2).mean())) for k in ("rigid", "tendon")}}
     log.info("forward self-model held-out landmark RMSE: %s mm", {k: round(v, 3) for k, v in forward_rmse.items()})
 
-    # linear forward fit (least squares) -> linear retargeting map: weights -> unit motors
-    design = np.hstack([unit[:split], np.ones((split, 1))])
-    linear_fwd, *_ = np.linalg.lstsq(design, displacement_mm[:split], rcond=None)     # [F+1, 3L]
+    # the same affine fit, inverted by least squares -> linear retargeting map: weights -> unit motors
     jacobian = linear_fwd[:-1].T                                                        # [3L, F] mm per unit
     # the robot basis: each reference shape (weight 1) projected onto what this face can reach, through
     # the self-model, and measured in the sim: targets the robot can actually show
@@ -213,7 +228,7 @@ def calibrate(sim, config: CalibrateConfig = CalibrateConfig(), progress: bool =
                               config.solver_steps, config.activation_penalty).numpy()
     inverse = fit_inverse(forward, weights, targets_mm, solutions, config)
 
-    tensors = {**tensors_of("forward", forward), **tensors_of("inverse", inverse),
+    tensors = {**tensors_of("forward", residual_net), "forward_affine": linear_fwd, **tensors_of("inverse", inverse),
                "linear.map": linear_map, "linear.offset": linear_offset, "neutral_landmarks": neutral_landmarks,
                "basis.robot": robot_basis, "basis.reference": reference.basis}
     model_config = {
@@ -223,7 +238,7 @@ def calibrate(sim, config: CalibrateConfig = CalibrateConfig(), progress: bool =
         "neck_from_head_pose": {m: a for m, a in NECK_FROM_HEAD_POSE.items() if m in d.joint_names},
         "landmark_names": d.landmark_names, "landmark_kinds": d.landmark_kinds(),
         "forward": {"inputs": "face motors scaled to [0,1]", "outputs": "landmark displacement mm [L*3]",
-                    "activation": "silu"},
+                    "form": "u @ forward_affine[:-1] + forward_affine[-1] + mlp(u)", "activation": "silu"},
         "inverse": {"inputs": "52 ARKit weights", "outputs": "face motors in [0,1] (sigmoid)"},
         "calibrate_config": asdict(config),
         "evaluation": ("landmark targets = neutral + sum_k w_k * robot basis_k (each ARKit shape projected onto "
