@@ -46,7 +46,11 @@ class SelfModel:
         self.neck = [(self.joint_names.index(m), INDEX[a]) for m, a in c["neck_from_head_pose"].items()]
         self.landmark_names: list[str] = list(c["landmark_names"])
         self.forward_net = NumpyMLP.from_tensors(self.tensors, "forward")
-        self.forward_affine = self.tensors["forward_affine"].astype(np.float64)   # [F+1, 3L] mm
+        # [F+1, 3L] mm; calibrations without it have a plain MLP forward model
+        affine = self.tensors.get("forward_affine")
+        outputs = self.forward_net.weights[-1][1].size
+        self.forward_affine = (np.zeros((self.face_index.size + 1, outputs)) if affine is None
+                               else affine.astype(np.float64))
         self.inverse_net = NumpyMLP.from_tensors(self.tensors, "inverse", sigmoid_output=True)
         self.linear_map = self.tensors["linear.map"].astype(np.float64)         # [F, 52]
         self.linear_offset = self.tensors["linear.offset"].astype(np.float64)   # [F]
