@@ -29,6 +29,8 @@ def shipped_config_for_wav(tmp_path, wav):
     text = config_path("audio_capture.yaml").read_text()
     text = text.replace("source: microphone", "source: wav").replace('wav_path: ""', f'wav_path: "{wav}"')
     text = text.replace("wait_for_subscriber_s: 5.0", "wait_for_subscriber_s: 30.0")
+    # reliable, so a loaded machine cannot drop a best-effort sample (the default is best effort)
+    text = text.replace("reliable: false", "reliable: true")
     path = tmp_path / "audio_capture.yaml"
     path.write_text(text)
     return path
@@ -37,7 +39,7 @@ def shipped_config_for_wav(tmp_path, wav):
 def test_wav_source_delivers_every_sample_in_order(tmp_path):
     wav = make_speechlike_wav(tmp_path / "speech.wav", rate=44100)
     expected = float_to_int16(load_audio(wav))
-    with Recorder(Int16MultiArray, "/test_ns/audio/pcm") as recorder:
+    with Recorder(Int16MultiArray, "/test_ns/audio/pcm", qos=1000) as recorder:  # reliable, like the node here
         node = start_node(
             "audio_capture",
             {},

@@ -9,6 +9,7 @@ import time
 
 import rclpy
 from rclpy.node import Node
+from rclpy.qos import ReliabilityPolicy
 from std_msgs.msg import Int16MultiArray
 
 from talkface_ros.audio.microphone import AudioDeviceError, MicrophoneConfig, MicrophoneSource
@@ -33,6 +34,8 @@ PARAMETERS = (
     ParamSpec("chunk_ms", 10.0, "length of each published chunk in ms", min=5.0, max=40.0),
     ParamSpec("sample_rate", 16000, "sample rate of the published PCM in Hz", min=8000, max=48000),
     ParamSpec("qos_depth", 50, "publisher queue depth", min=1, max=1000),
+    ParamSpec("reliable", False, "publish with reliable QoS (default: best-effort sensor-data QoS, which "
+              "subscribers of either kind accept)"),
     ParamSpec("playback", False, "wav: also play the audio through a speaker, playback_delay_s after publishing "
               "it (TTS sync); refused with the microphone source (it would echo)"),
     ParamSpec("playback_device", "", "playback: output device index, name or unique name substring ('' = default)"),
@@ -48,7 +51,10 @@ class AudioCaptureNode(Node):
         self.params = declare_parameters(self, PARAMETERS)
         p = self.params
         self.chunk_samples = int(round(p["sample_rate"] * p["chunk_ms"] / 1000.0))
-        self.publisher = self.create_publisher(Int16MultiArray, "audio/pcm", sensor_qos(p["qos_depth"]))
+        qos = sensor_qos(p["qos_depth"])
+        if p["reliable"]:
+            qos.reliability = ReliabilityPolicy.RELIABLE
+        self.publisher = self.create_publisher(Int16MultiArray, "audio/pcm", qos)
         self.finished = False
         self._stop = threading.Event()
         self.published_chunks = 0

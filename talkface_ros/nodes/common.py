@@ -95,6 +95,7 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None) -> in
     the way EventsExecutor().spin() can."""
     rclpy.init(args=args if args is not None else sys.argv)
     node: Node | None = None
+    executor: rclpy.executors.SingleThreadedExecutor | None = None
     exit_code = 0
     try:
         node = make_node()
@@ -113,6 +114,8 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None) -> in
             close = getattr(node, "close", None)
             if callable(close):
                 close()
+            if executor is not None:
+                executor.shutdown()
             node.destroy_node()
         if rclpy.ok():
             rclpy.try_shutdown()
