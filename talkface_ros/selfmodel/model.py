@@ -51,7 +51,8 @@ class SelfModel:
         outputs = self.forward_net.weights[-1][1].size
         self.forward_affine = (np.zeros((self.face_index.size + 1, outputs)) if affine is None
                                else affine.astype(np.float64))
-        self.inverse_net = NumpyMLP.from_tensors(self.tensors, "inverse", sigmoid_output=True)
+        self.residual_inverse = str(c.get("inverse", {}).get("form", "")).startswith("residual_on_linear")
+        self.inverse_net = NumpyMLP.from_tensors(self.tensors, "inverse", sigmoid_output=not self.residual_inverse)
         self.linear_map = self.tensors["linear.map"].astype(np.float64)         # [F, 52]
         self.linear_offset = self.tensors["linear.offset"].astype(np.float64)   # [F]
         self.neutral_landmarks = self.tensors["neutral_landmarks"].astype(np.float64)
@@ -119,7 +120,10 @@ class SelfModel:
         """Blendshape frame(s) [..., 55] -> motor commands [..., M] in controller order, within limits
         (the amortised inverse for the face motors, the head pose for the neck)."""
         weights = self._weights(frames)
-        return self._assemble(frames, self.from_unit(self.inverse_net(weights).astype(np.float64)))
+        unit = self.inverse_net(weights).astype(np.float64)
+        if self.residual_inverse:
+            unit = unit + self.to_unit(weights @ self.linear_map.T + self.linear_offset)
+        return self._assemble(frames, self.from_unit(unit))
 
     def retarget_linear(self, frames: np.ndarray) -> np.ndarray:
         """The baseline: a least-squares linear map from blendshape weights to motors, clipped."""

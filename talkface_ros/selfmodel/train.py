@@ -121,11 +121,16 @@ def solve_inverse(forward: nn.Module, target_mm: torch.Tensor, start: torch.Tens
 
 
 def fit_inverse(forward: nn.Module, weights: np.ndarray, targets_mm: np.ndarray, solutions: np.ndarray,
-                config: CalibrateConfig) -> nn.Sequential:
-    """Amortise: weights [N, 52] -> unit motors, trained to reach the targets through the frozen forward
-    model and to stay near the gradient solutions."""
+                config: CalibrateConfig, linear_unit: np.ndarray) -> nn.Sequential:
+    """Amortise: weights [N, 52] -> unit motors = clip(linear map + MLP residual, 0, 1), the residual
+    starting at zero, trained to reach the targets through the frozen forward model and to stay near the
+    gradient solutions."""
     torch.manual_seed(config.seed + 1)
     net = mlp([weights.shape[1], config.hidden, config.hidden, solutions.shape[1]])
+    with torch.no_grad():
+        net[-1].weight.zero_()
+        net[-1].bias.zero_()
+    base = torch.tensor(linear_unit, dtype=torch.float32)
     w = torch.tensor(weights, dtype=torch.float32)
     t = torch.tensor(targets_mm, dtype=torch.float32)
     s = torch.tensor(solutions, dtype=torch.float32)
@@ -134,7 +139,7 @@ def fit_inverse(forward: nn.Module, weights: np.ndarray, targets_mm: np.ndarray,
     generator = torch.Generator().manual_seed(config.seed + 1)
     for _ in range(config.inverse_steps):
         batch = torch.randint(0, len(w), (512,), generator=generator)
-        unit = torch.sigmoid(net(w[batch]))
+        unit = torch.clamp(base[batch] + net(w[batch]), 0.0, 1.0)
         loss = ((forward(unit) - t[batch]) ** 2).sum(1).mean() / t.shape[1] + ((unit - s[batch]) ** 2).mean()
         optimiser.zero_grad()
         loss.backward()
@@ -226,7 +231,8 @@ def calibrate(sim, config: CalibrateConfig = CalibrateConfig(), progress: bool =
     log.info("solving %d inverse problems by gradient descent through the self-model", len(frames))
     solutions = solve_inverse(forward, target_t, torch.full((len(frames), len(face_index)), 0.1),
                               config.solver_steps, config.activation_penalty).numpy()
-    inverse = fit_inverse(forward, weights, targets_mm, solutions, config)
+    linear_unit = np.clip(weights @ unit_map.T + unit_offset, 0.0, 1.0)
+    inverse = fit_inverse(forward, weights, targets_mm, solutions, config, linear_unit)
 
     tensors = {**tensors_of("forward", residual_net), "forward_affine": linear_fwd, **tensors_of("inverse", inverse),
                "linear.map": linear_map, "linear.offset": linear_offset, "neutral_landmarks": neutral_landmarks,
@@ -239,7 +245,8 @@ def calibrate(sim, config: CalibrateConfig = CalibrateConfig(), progress: bool =
         "landmark_names": d.landmark_names, "landmark_kinds": d.landmark_kinds(),
         "forward": {"inputs": "face motors scaled to [0,1]", "outputs": "landmark displacement mm [L*3]",
                     "form": "u @ forward_affine[:-1] + forward_affine[-1] + mlp(u)", "activation": "silu"},
-        "inverse": {"inputs": "52 ARKit weights", "outputs": "face motors in [0,1] (sigmoid)"},
+        "inverse": {"inputs": "52 ARKit weights", "outputs": "face motors in [0,1]",
+                    "form": "residual_on_linear: unit = clip(to_unit(linear map) + mlp(w), 0, 1)"},
         "calibrate_config": asdict(config),
         "evaluation": ("landmark targets = neutral + sum_k w_k * robot basis_k (each ARKit shape projected onto "
                        "what this face reaches); *_reference_basis_* uses the unprojected reference displacements"),
