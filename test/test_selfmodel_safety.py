@@ -96,3 +96,18 @@ def test_frame_from_named_maps_by_name_and_refuses_nan():
         except ValueError:
             continue
         raise AssertionError(f"accepted {names} {values}")
+
+
+def test_disabled_retargeter_ignores_frames_and_rests_at_neutral():
+    retargeter = Retargeter(MODEL, LIMITS, RetargetConfig())
+    frame = np.zeros(FRAME_SIZE)
+    frame[17] = 1.0
+    retargeter.set_enabled(False)
+    now = 0.0
+    for _ in range(100):
+        now += 0.01
+        assert not retargeter.push_frame(frame, now)
+        sent = retargeter.tick(now)
+    np.testing.assert_allclose(sent, LIMITS.neutral)
+    retargeter.set_enabled(True)
+    assert retargeter.push_frame(frame, now + 0.01)
