@@ -172,3 +172,11 @@ def test_checkpoint_roundtrip_rebuilds_the_model_from_its_config(model_dir):
     ref = _random_model()
     for (name, a), (_, b) in zip(model.state_dict().items(), ref.state_dict().items()):
         torch.testing.assert_close(a, b, msg=name)
+
+
+def test_blocked_attention_equals_banded_full_attention():
+    model = _random_model()
+    W = model.cfg.window
+    tokens = torch.randn(2, 5 * W, model.cfg.token_dim) * 3
+    with torch.no_grad():
+        torch.testing.assert_close(model.encoder(tokens, blocked=True), model.encoder(tokens), atol=2e-5, rtol=1e-4)

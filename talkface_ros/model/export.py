@@ -45,7 +45,7 @@ def export_onnx(model: FaceModel, out_dir: str | Path) -> list[Path]:
                           dynamo=False)
         written.append(path)
         path = out_dir / ENCODE_ALL
-        tokens = torch.zeros(1, 10, model.cfg.token_dim)
+        tokens = torch.zeros(1, 2 * model.cfg.window, model.cfg.token_dim)
         torch.onnx.export(EncodeAll(model), (tokens,), str(path), input_names=["tokens"], output_names=["h"],
                           dynamic_axes={"tokens": {1: "T"}, "h": {1: "T"}}, opset_version=OPSET, dynamo=False)
         written.append(path)

@@ -78,6 +78,24 @@ class CausalWindowAttention(nn.Module):
         y = att.softmax(dim=-1) @ v  # [B, H, T, hd]
         return self.proj(y.transpose(1, 2).reshape(B, T, C))
 
+    def forward_blocked(self, x: torch.Tensor) -> torch.Tensor:
+        """Same as forward, in O(T W): T must be a multiple of the window; queries of block b attend to
+        blocks b-1 and b. (Offline/ONNX path: the caller pads the sequence.)"""
+        B, T, C = x.shape
+        W, H, hd = self.window, self.n_head, self.head_dim
+        q, k, v = (t.transpose(1, 2).reshape(B, H, -1, W, hd) for t in self._split(x))  # [B, H, nb, W, hd]
+        k2 = torch.cat([F.pad(k, (0, 0, 0, 0, 1, 0))[:, :, :-1], k], dim=3)  # [B, H, nb, 2W, hd]
+        v2 = torch.cat([F.pad(v, (0, 0, 0, 0, 1, 0))[:, :, :-1], v], dim=3)
+        offset = torch.arange(W)[:, None] + W - torch.arange(2 * W)[None, :]  # [W, 2W]
+        valid = (offset >= 0) & (offset < W)
+        bias = self.rel_bias[:, offset.clamp(0, W - 1)].masked_fill(~valid, NEG_INF)  # [H, W, 2W]
+        block = torch.ones_like(q[:, :1, :, :1, :1]).cumsum(2) - 1  # [B, 1, nb, 1, 1] block index
+        before_start = (block == 0) & (torch.arange(2 * W) < W)  # block 0 has no previous block
+        att = (q @ k2.transpose(-2, -1)) / math.sqrt(hd) + bias[:, None]
+        att = att.masked_fill(before_start, NEG_INF)
+        y = att.softmax(dim=-1) @ v2  # [B, H, nb, W, hd]
+        return self.proj(y.reshape(B, H, T, hd).transpose(1, 2).reshape(B, T, C))
+
     def step(self, x: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
              mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         # x [B, C]; caches [B, H, W, hd] (slot W-1 = newest); mask [W] additive (0 valid, NEG_INF empty)
@@ -101,8 +119,9 @@ class Block(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(cfg.d_model, cfg.ff_mult * cfg.d_model), nn.GELU(),
                                  nn.Linear(cfg.ff_mult * cfg.d_model, cfg.d_model))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.ln1(x))
+    def forward(self, x: torch.Tensor, blocked: bool = False) -> torch.Tensor:
+        h = self.ln1(x)
+        x = x + (self.attn.forward_blocked(h) if blocked else self.attn(h))
         return x + self.mlp(self.ln2(x))
 
     def step(self, x, k_cache, v_cache, mask):
@@ -126,10 +145,11 @@ class AudioEncoder(nn.Module):
     def _embed(self, tokens: torch.Tensor) -> torch.Tensor:
         return self.inp((tokens - self.feat_mean) / self.feat_std)
 
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:  # [B, T, 160] -> [B, T, d]
+    def forward(self, tokens: torch.Tensor, blocked: bool = False) -> torch.Tensor:  # [B, T, 160] -> [B, T, d]
+        """blocked=True: O(T W) attention, T must be a multiple of the window (same result)."""
         x = self._embed(tokens)
         for block in self.blocks:
-            x = block(x)
+            x = block(x, blocked)
         return self.ln_f(x)
 
     def empty_cache(self, batch: int = 1) -> tuple[torch.Tensor, torch.Tensor]:

@@ -60,5 +60,5 @@ class EncodeAll(nn.Module):
         super().__init__()
         self.encoder = model.encoder
 
-    def forward(self, tokens):  # [B, T, 160] -> [B, T, d]
-        return self.encoder(tokens)
+    def forward(self, tokens):  # [B, T, 160] -> [B, T, d]; T a multiple of the window (caller pads)
+        return self.encoder(tokens, blocked=True)

@@ -244,7 +244,10 @@ class FaceStreamer:
         audio = np.concatenate([pcm.astype(np.float32) / 32768.0 if pcm.dtype == np.int16 else pcm.astype(np.float32),
                                 np.zeros(pad, dtype=np.float32)])
         tokens = audio_tokens(audio)[None].astype(np.float32)
-        h_all = self.backend.encode_all(tokens)[0]
+        n_tokens = tokens.shape[1]
+        block_pad = (-n_tokens) % self.window  # the blocked encoder graph takes whole windows
+        padded = np.concatenate([tokens, np.full((1, block_pad, tokens.shape[2]), np.log(1e-6), np.float32)], axis=1)
+        h_all = self.backend.encode_all(padded)[0, :n_tokens]
         # the same noise stream as n_frames calls of _noise() (the generator is sequential)
         noise = self.rng.standard_normal((n_frames, FRAME_SIZE)).astype(np.float32)
         out = np.empty((n_frames, FRAME_SIZE), dtype=np.float32)
@@ -263,5 +266,5 @@ class FaceStreamer:
         out = sanitize_frame(out)
         self.history = history
         self.n_frames = n_frames
-        self.n_tokens = tokens.shape[1]
+        self.n_tokens = n_tokens
         return out
