@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from talkface_ros.audio.wav import AudioFileError
     from talkface_ros.face.frames import resample_frames
     from talkface_ros.face.livelink import write_livelink_csv
-    from talkface_ros.model.checkpoint import ModelFileError
+    from talkface_ros.model.files import ModelFileError
 
     if not np.isfinite(args.fps) or args.fps <= 0:
         log.error("--fps must be positive")

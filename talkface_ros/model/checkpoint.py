@@ -9,29 +9,10 @@ from pathlib import Path
 
 import torch
 
+from talkface_ros.model.files import CARD, CONFIG, WEIGHTS, ModelFileError, read_json  # noqa: F401
 from talkface_ros.model.network import FaceModel, ModelConfig
 
 log = logging.getLogger(__name__)
-
-WEIGHTS = "model.safetensors"
-CONFIG = "config.json"
-CARD = "card.json"
-
-
-class ModelFileError(RuntimeError):
-    """A model file is missing, unreadable or does not match its config."""
-
-
-def read_json(path: Path) -> dict:
-    if not path.is_file():
-        raise ModelFileError(f"model file missing: {path}")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFileError(f"model file {path} is corrupt: {exc}") from None
-    if not isinstance(data, dict):
-        raise ModelFileError(f"model file {path} is corrupt: expected a JSON object")
-    return data
 
 
 def save_checkpoint(model: FaceModel, directory: str | Path, card: dict | None = None,

@@ -9,14 +9,12 @@ from pathlib import Path
 import torch
 
 from talkface_ros.model.checkpoint import load_checkpoint, save_checkpoint
+from talkface_ros.model.files import DENOISE_STEP, ENCODE_ALL, STREAM_STEP  # noqa: F401
 from talkface_ros.model.network import FaceModel
 from talkface_ros.model.steps import DenoiseStep, EncodeAll, StreamStep
 
 log = logging.getLogger(__name__)
 
-STREAM_STEP = "stream_step.onnx"
-ENCODE_ALL = "encode_all.onnx"
-DENOISE_STEP = "denoise_step.onnx"
 OPSET = 17
 
 

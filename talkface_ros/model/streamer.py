@@ -13,7 +13,7 @@ import numpy as np
 
 from talkface_ros.face.arkit import FRAME_SIZE
 from talkface_ros.face.emotion import EMOTION_INDEX, EMOTIONS
-from talkface_ros.model.checkpoint import CONFIG, ModelFileError, read_json
+from talkface_ros.model.files import CONFIG, ModelFileError, read_json
 from talkface_ros.model.features import SAMPLE_RATE, SAMPLES_PER_FRAME, StreamingTokens
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ class _OrtBackend:
     def __init__(self, directory: Path, threads: int) -> None:
         import onnxruntime as ort
 
-        from talkface_ros.model.export import DENOISE_STEP, ENCODE_ALL, STREAM_STEP
+        from talkface_ros.model.files import DENOISE_STEP, ENCODE_ALL, STREAM_STEP
 
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads

@@ -1,6 +1,10 @@
 """face_retarget: face/blendshapes (sensor_msgs/JointState) -> face_controller/commands
-(std_msgs/Float64MultiArray, controller joint order) and joint_states, at `control_rate`, through the
-learned inverse self-model and the safety layer. ~/set_enabled (SetBool), ~/go_neutral (Trigger)."""
+(std_msgs/Float64MultiArray, controller joint order) and joint_states, through the learned inverse
+self-model and the safety layer. ~/set_enabled (SetBool), ~/go_neutral (Trigger).
+
+A command goes out as soon as a frame arrives (its joint_states carry the frame's audio stamp, so the
+chain's latency can be measured end to end), and on a `control_rate` timer in between, which keeps the
+servos fed, applies the slew limits and returns the face to neutral when the stream goes stale."""
 from __future__ import annotations
 
 import sys
@@ -16,8 +20,10 @@ from talkface_ros.nodes.common import ParamSpec, StartupError, declare_parameter
 PARAMETERS = (
     ParamSpec("calibration_path", "", "self-model calibration folder ('' = the shipped one)", read_only=True),
     ParamSpec("face_description", "", "face description YAML ('' = the package's config/face.yaml)", read_only=True),
-    ParamSpec("control_rate", 100.0, "commands per second (interpolating between 50 Hz frames)", min=1.0,
-              max=1000.0, read_only=True),
+    ParamSpec("control_rate", 100.0, "timer commands per second between frames (each frame also sends one at once)",
+              min=1.0, max=1000.0, read_only=True),
+    ParamSpec("interpolate", False, "ramp between frames over frame_period_s (smoother, ~10 ms later) instead of "
+              "applying each frame at once", read_only=True),
     ParamSpec("frame_period_s", 0.02, "expected blendshape frame period", min=0.001, max=1.0, read_only=True),
     ParamSpec("stale_s", 0.3, "no frame for this long: return smoothly to neutral", min=0.02, max=10.0,
               read_only=True),
@@ -41,7 +47,9 @@ class FaceRetargetNode(Node):
             raise StartupError(f"face_retarget: {error}") from None
         self.joint_names = description.joint_names
         self.retargeter = Retargeter(model, SafetyLimits.from_description(description),
-                                     RetargetConfig(p["frame_period_s"], p["stale_s"]))
+                                     RetargetConfig(p["frame_period_s"], p["stale_s"], p["interpolate"]))
+        self.tick_period = 1.0 / p["control_rate"]
+        self.last_sent = 0.0
         self.commands_pub = self.create_publisher(Float64MultiArray, "face_controller/commands", 10)
         self.joint_states_pub = self.create_publisher(JointState, "joint_states", 10)
         self.create_subscription(JointState, "face/blendshapes", self.on_blendshapes, sensor_qos())
@@ -60,16 +68,24 @@ class FaceRetargetNode(Node):
             self.bad_frames += 1
             self.get_logger().warning(f"dropped a blendshape frame: {error}", throttle_duration_sec=2.0)
             return
-        self.retargeter.push_frame(frame, time.monotonic())
+        now = time.monotonic()
+        if self.retargeter.push_frame(frame, now):
+            self.send(now, stamp=msg.header.stamp)
 
     def on_tick(self) -> None:
-        sent = self.retargeter.tick(time.monotonic())
+        now = time.monotonic()
+        if now - self.last_sent >= 0.5 * self.tick_period:  # a frame just sent one: don't double up
+            self.send(now)
+
+    def send(self, now: float, stamp=None) -> None:
+        sent = self.retargeter.tick(now)
+        self.last_sent = now
         commands = Float64MultiArray()
         commands.layout.dim = [MultiArrayDimension(label="joints", size=len(sent), stride=len(sent))]
         commands.data = [float(v) for v in sent]
         self.commands_pub.publish(commands)
         state = JointState()
-        state.header.stamp = self.get_clock().now().to_msg()
+        state.header.stamp = stamp if stamp is not None else self.get_clock().now().to_msg()
         state.name = list(self.joint_names)
         state.position = commands.data
         self.joint_states_pub.publish(state)

@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 class RetargetConfig:
     frame_period_s: float = 0.02
     stale_s: float = 0.3
+    # False: a new frame's motor targets apply at once (lowest latency; the safety layer's slew limit
+    # smooths). True: ramp from the previous targets over one frame period (smoother, ~half a frame later).
+    interpolate: bool = False
 
 
 def frame_from_named(names: Sequence[str], values: Sequence[float]) -> np.ndarray:
@@ -71,6 +74,8 @@ class Retargeter:
         return True
 
     def _interpolated(self, now: float) -> np.ndarray:
+        if not self.config.interpolate:
+            return self._latest
         alpha = 1.0 if self._latest_time is None else np.clip((now - self._latest_time) / self.config.frame_period_s, 0, 1)
         return self._previous + alpha * (self._latest - self._previous)
 
