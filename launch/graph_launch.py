@@ -24,6 +24,7 @@ ARGUMENTS = {
     "lookahead": ("lookahead", "0", "future audio frames (20 ms each), 0-3"),
     "hardware": ("hardware", "maestro", "maestro | dynamixel"),
     "port": ("port", "/dev/ttyACM0", "serial port of the servo controller"),
+    "neck_port": ("neck_port", "", "serial port of the Dynamixel neck ('' = no neck driver)"),
     "record_dir": ("record_dir", "", "record blendshapes/commands/latency here ('' = off)"),
     "ros2_control": ("use_ros2_control", "false", "hardware: a ros2_control face_controller takes the commands"),
 }

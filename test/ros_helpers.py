@@ -90,6 +90,10 @@ class Recorder:
         self.messages.append(msg)
         self.receive_times.append(time.monotonic())
 
+    def wait_for_publisher(self, timeout: float = 60.0) -> bool:
+        """Until the node under test's publisher is matched: messages sent before that are lost."""
+        return self.spin_until(lambda: self.subscription.get_publisher_count() > 0, timeout)
+
     def spin(self, seconds: float = 0.05) -> None:
         self.executor.spin_once(timeout_sec=seconds)
 

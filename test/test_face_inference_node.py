@@ -65,6 +65,7 @@ def test_wav_through_the_graph_equals_talkface_animate(speech_wav):
     expected = animate_file(str(speech_wav), model=model, seed=7)
     with Recorder(JointState, "face/blendshapes", qos=1000) as recorder:
         inference = start_node("face_inference", {**INFERENCE, "model_path": model})
+        assert recorder.wait_for_publisher(), stop_process(inference)
         capture = start_node("audio_capture", {"source": "wav", "wav_path": str(speech_wav), "wait_for_subscriber_s": 30.0})
         try:
             assert recorder.spin_until(lambda: len(recorder.messages) >= len(expected), timeout=60), \
@@ -92,6 +93,7 @@ class Driver:
 
     def wait_for_node(self, timeout: float = 60.0) -> None:
         assert self.recorder.spin_until(lambda: self.pcm.get_subscription_count() > 0, timeout)
+        assert self.recorder.wait_for_publisher(timeout)
         self.recorder.spin(0.3)
 
     def send(self, samples: np.ndarray, chunk: int = 320, realtime: bool = True) -> None:

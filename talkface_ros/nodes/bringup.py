@@ -115,6 +115,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lookahead", type=int, default=0, choices=range(4))
     parser.add_argument("--hardware", choices=HARDWARE_TYPES, default=defaults.hardware)
     parser.add_argument("--port", default=defaults.port, help="serial port of the servo controller")
+    parser.add_argument("--neck-port", default="", help="serial port of the Dynamixel neck ('' = no neck driver)")
     parser.add_argument("--namespace", default="")
     parser.add_argument("--record-dir", default="", help="record blendshapes, commands and latency here")
     parser.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0 = until Ctrl-C)")
@@ -126,41 +127,45 @@ def options_from_args(args: argparse.Namespace) -> GraphOptions:
         profile=args.profile, namespace=args.namespace, audio_source="wav" if args.wav else "microphone",
         wav_path=str(Path(args.wav).resolve()) if args.wav else "", loop=args.loop, device=args.device,
         audio_topic=args.audio_topic, emotion=args.emotion, model_path=args.model, backend=args.backend,
-        lookahead=args.lookahead, hardware=args.hardware, port=args.port,
+        lookahead=args.lookahead, hardware=args.hardware, port=args.port, neck_port=args.neck_port,
         record_dir=str(Path(args.record_dir).resolve()) if args.record_dir else "",
     )
 
 
-def start_emulator(options: GraphOptions):
-    """For --hardware emulated-maestro|emulated-dynamixel: the controller emulated on a pseudo-terminal in
-    this process, sized from the face description; the servo_driver node gets its port."""
+def start_emulators(options: GraphOptions) -> list:
+    """For --hardware emulated-maestro|emulated-dynamixel: the controller(s) emulated on pseudo-terminals in
+    this process, sized from the face description (a Maestro face also gets its Dynamixel neck); the
+    servo_driver nodes get their ports."""
     import tempfile
 
     from talkface_ros.face.description import load_face_description
     from talkface_ros.hardware.emulator.for_face import emulator_for_face
 
+    calibrations = load_face_description().calibrations()
     bus = options.hardware.replace("emulated-", "")
-    link = str(Path(tempfile.mkdtemp(prefix="talkface-emulated-")) / f"tty{bus}")
-    emulator = emulator_for_face(bus, load_face_description().calibrations(), link_path=link)
-    emulator.start()
-    options.port = link
-    print(f"emulated {bus} on {link}")
-    return emulator
+    folder = Path(tempfile.mkdtemp(prefix="talkface-emulated-"))
+    emulators = [emulator_for_face(bus, calibrations, link_path=str(folder / f"tty{bus}")).start()]
+    options.port = str(folder / f"tty{bus}")
+    if bus != "dynamixel" and any(c.bus == "dynamixel" for c in calibrations):
+        emulators.append(emulator_for_face("dynamixel", calibrations, link_path=str(folder / "ttydynamixel")).start())
+        options.neck_port = str(folder / "ttydynamixel")
+    print(f"emulated {bus} on {options.port}" + (f", Dynamixel neck on {options.neck_port}" if options.neck_port else ""))
+    return emulators
 
 
 def run(args: argparse.Namespace) -> int:
     options = options_from_args(args)
-    emulator = None
+    emulators = []
     if options.profile == "hardware" and options.hardware.startswith("emulated-") and not args.dry_run:
         try:
-            emulator = start_emulator(options)
+            emulators = start_emulators(options)
         except (ValueError, OSError) as error:
             print(f"error: cannot start the emulator: {error}")
             return 1
     try:
         return _run_graph(args, options)
     finally:
-        if emulator is not None:
+        for emulator in emulators:
             emulator.stop()
 
 

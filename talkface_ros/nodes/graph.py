@@ -36,6 +36,7 @@ class GraphOptions:
     lookahead: int = 0
     hardware: str = "maestro"
     port: str = "/dev/ttyACM0"
+    neck_port: str = ""                      # a second servo_driver for the Dynamixel neck ('' = none)
     calibration: str = ""                    # self-model calibration ('' = the shipped one)
     record_dir: str = ""                     # when set, a face_recorder node writes CSV + logs there
     stop_at_end: bool = False                # audio_capture exits at the end of the WAV (file profile: always)
@@ -83,6 +84,11 @@ def build_graph(options: GraphOptions) -> list[NodeSpec]:
         nodes.append(NodeSpec("servo_driver", "servo_driver", ["servo_driver.yaml"], {
             "bus": bus, "port": options.port, "control_rate": options.control_rate,
         }))
+        if options.neck_port and bus != "dynamixel":
+            # one driver per bus: the shipped face has its neck on Dynamixels
+            nodes.append(NodeSpec("servo_driver_neck", "servo_driver", ["servo_driver.yaml"], {
+                "bus": "dynamixel", "port": options.neck_port, "control_rate": options.control_rate,
+            }))
     if options.record_dir:
         nodes.append(NodeSpec("face_recorder", "face_recorder", [], {"output_dir": options.record_dir}))
     return nodes
