@@ -11,6 +11,7 @@ from collections import deque
 
 import numpy as np
 from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile
 from rclpy.time import Duration, Time
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Int16MultiArray, String
@@ -75,7 +76,10 @@ class FaceInferenceNode(Node):
         self.idle = IdleFace(self.frame_rate, seed=p["seed"])
         self.resampler = StreamingResampler(p["sample_rate"], MODEL_SAMPLE_RATE) if p["sample_rate"] != MODEL_SAMPLE_RATE else None
 
-        self.publisher = self.create_publisher(JointState, "face/blendshapes", FRAME_QUEUE_DEPTH)
+        # Transient local: a recorder that matches a moment after the stream started still gets its first
+        # frames (volatile subscribers, like face_retarget, are unaffected).
+        frames_qos = QoSProfile(depth=FRAME_QUEUE_DEPTH, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+        self.publisher = self.create_publisher(JointState, "face/blendshapes", frames_qos)
         self._subscribe_audio(p["audio_msg_type"])
         self.create_subscription(String, "face/emotion", self._on_emotion, 10)
         self.create_service(SetBool, "~/set_enabled", self._on_set_enabled)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 
@@ -37,7 +38,9 @@ class FaceRecorderNode(Node):
             raise StartupError(f"cannot create {self.output_dir}: {error}") from None
         self.frames: list[tuple[float, float, np.ndarray]] = []   # (audio time, receive time, values)
         self.commands: list[tuple[float, list[float]]] = []
-        self.create_subscription(JointState, "face/blendshapes", self._on_frame, 100)
+        # transient local: frames published before this recorder matched are delivered too
+        self.create_subscription(JointState, "face/blendshapes", self._on_frame,
+                                 QoSProfile(depth=1000, durability=DurabilityPolicy.TRANSIENT_LOCAL))
         self.create_subscription(Float64MultiArray, "face_controller/commands", self._on_command, 100)
         self.get_logger().info(f"recording into {self.output_dir}")
 

@@ -71,6 +71,8 @@ def build_graph(options: GraphOptions) -> list[NodeSpec]:
         NodeSpec("face_inference", "face_inference", ["face_inference.yaml"], {
             "model_path": options.model_path, "backend": options.backend, "lookahead": options.lookahead,
             "emotion": options.emotion,
+            # a file is speech from start to end: no idle face before or after it in the recording
+            "idle_animation": options.profile != "file",
         }, audio_remap),
     ]
     if options.profile in ("sim", "hardware"):
