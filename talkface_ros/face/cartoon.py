@@ -35,7 +35,7 @@ def _mouth_outline(frame: np.ndarray, cx: float, cy: float, s: float) -> tuple[l
     opening = max(0.0, jaw - close) * 0.28 * s + lower_down * 0.06 * s + upper_up * 0.04 * s
     opening *= 1.0 - 0.5 * press
     opening = max(opening, round_ * 0.10 * s * (1.0 - close))
-    corner_lift = (smile - frown) * 0.06 * s
+    corner_lift = (smile - frown) * 0.10 * s
     upper, lower = [], []
     for i in range(21):
         u = -1.0 + i / 10.0
@@ -83,8 +83,8 @@ def draw_face(frame: np.ndarray, size: int = 360):
             draw.ellipse([ex + look_x - r, ey + look_y - r, ex + look_x + r, ey + look_y + r], fill=(60, 90, 120))
         brow_up = _w(frame, "browInnerUp") * 0.5 + _w(frame, f"browOuterUp{side}") * 0.5
         brow_down = _w(frame, f"browDown{side}")
-        inner_y = ey - 0.10 * s - (_w(frame, "browInnerUp") - brow_down) * 0.05 * s
-        outer_y = ey - 0.10 * s - (_w(frame, f"browOuterUp{side}") - 0.3 * brow_down) * 0.05 * s - 0.01 * s * brow_up
+        inner_y = ey - 0.10 * s - (_w(frame, "browInnerUp") - brow_down) * 0.10 * s
+        outer_y = ey - 0.10 * s - (_w(frame, f"browOuterUp{side}") - 0.3 * brow_down) * 0.10 * s - 0.01 * s * brow_up
         draw.line([(ex - sign * 0.06 * s, inner_y), (ex + sign * 0.08 * s, outer_y)], fill=LINE, width=scale * 5)
     sneer = _w(frame, "noseSneerLeft", "noseSneerRight")
     nose_y = cy + 0.08 * s - sneer * 0.02 * s
