@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from talkface_ros.audio import devices as devices_module
 from talkface_ros.audio import playback as playback_module
 from talkface_ros.audio.microphone import AudioDeviceError
 from talkface_ros.audio.playback import DelayedPlayback, PlaybackConfig, resolve_output_device
@@ -62,7 +63,8 @@ class Clock:
 def fake(monkeypatch):
     sd = FakeSoundDevice()
     clock = Clock()
-    monkeypatch.setattr(playback_module, "_sounddevice", lambda: sd)
+    monkeypatch.setattr(playback_module, "sounddevice_module", lambda: sd)
+    monkeypatch.setattr(devices_module, "sounddevice_module", lambda: sd)
     monkeypatch.setattr(playback_module, "clock", clock)
     return SimpleNamespace(sd=sd, clock=clock)
 

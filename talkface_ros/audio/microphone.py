@@ -9,55 +9,20 @@ from typing import Any
 
 import numpy as np
 
+from talkface_ros.audio.devices import AudioDeviceError, list_devices, resolve_device, sounddevice_module
 from talkface_ros.audio.pcm import MODEL_SAMPLE_RATE, Chunker, float_to_int16
 from talkface_ros.audio.resample import StreamingResampler
 
 log = logging.getLogger(__name__)
 
 
-class AudioDeviceError(RuntimeError):
-    """No such input device, or it cannot be opened."""
-
-
-def _sounddevice():
-    try:
-        import sounddevice
-    except OSError as error:  # PortAudio library missing
-        raise AudioDeviceError(f"PortAudio is not available ({error}); install libportaudio2") from None
-    return sounddevice
-
-
 def list_input_devices() -> list[dict[str, Any]]:
     """Input-capable devices: index, name, channels, default sample rate."""
-    sd = _sounddevice()
-    return [
-        {"index": i, "name": d["name"], "channels": d["max_input_channels"], "rate": d["default_samplerate"]}
-        for i, d in enumerate(sd.query_devices())
-        if d["max_input_channels"] > 0
-    ]
+    return list_devices("input")
 
 
 def resolve_input_device(device: str | int | None) -> int | None:
-    """A device index from an index, an exact name, or a unique case-insensitive name substring.
-    None / "" / "default" -> PortAudio's default (None)."""
-    if device is None or device == "" or device == "default":
-        return None
-    devices = list_input_devices()
-    available = ", ".join(f"[{d['index']}] {d['name']}" for d in devices) or "none"
-    if isinstance(device, int) or (isinstance(device, str) and device.strip().isdigit()):
-        index = int(device)
-        if any(d["index"] == index for d in devices):
-            return index
-        raise AudioDeviceError(f"no input device with index {index}; input devices: {available}")
-    exact = [d for d in devices if d["name"] == device]
-    if exact:
-        return exact[0]["index"]
-    matches = [d for d in devices if device.lower() in d["name"].lower()]
-    if len(matches) == 1:
-        return matches[0]["index"]
-    if not matches:
-        raise AudioDeviceError(f"no input device named {device!r}; input devices: {available}")
-    raise AudioDeviceError(f"input device name {device!r} is ambiguous: " + ", ".join(d["name"] for d in matches))
+    return resolve_device(device, "input")
 
 
 @dataclass
@@ -86,7 +51,7 @@ class MicrophoneSource:
     def __init__(self, config: MicrophoneConfig) -> None:
         self.config = config
         self.stats = CaptureStats()
-        self._sd = _sounddevice()
+        self._sd = sounddevice_module()
         self.device_index = resolve_input_device(config.device)
         try:
             info = self._sd.query_devices(self.device_index, "input")

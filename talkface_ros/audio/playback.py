@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from talkface_ros.audio.microphone import AudioDeviceError, _sounddevice
+from talkface_ros.audio.devices import AudioDeviceError, list_devices, resolve_device, sounddevice_module
 from talkface_ros.audio.pcm import MODEL_SAMPLE_RATE, int16_to_float
 from talkface_ros.audio.resample import StreamingResampler
 
@@ -40,35 +40,11 @@ clock = time.monotonic  # the schedule's time base (a module attribute so tests 
 
 def list_output_devices() -> list[dict[str, Any]]:
     """Output-capable devices: index, name, channels, default sample rate."""
-    sd = _sounddevice()
-    return [
-        {"index": i, "name": d["name"], "channels": d["max_output_channels"], "rate": d["default_samplerate"]}
-        for i, d in enumerate(sd.query_devices())
-        if d["max_output_channels"] > 0
-    ]
+    return list_devices("output")
 
 
 def resolve_output_device(device: str | int | None) -> int | None:
-    """A device index from an index, an exact name, or a unique case-insensitive name substring.
-    None / "" / "default" -> PortAudio's default output (None)."""
-    if device is None or device == "" or device == "default":
-        return None
-    devices = list_output_devices()
-    available = ", ".join(f"[{d['index']}] {d['name']}" for d in devices) or "none"
-    if isinstance(device, int) or (isinstance(device, str) and device.strip().isdigit()):
-        index = int(device)
-        if any(d["index"] == index for d in devices):
-            return index
-        raise AudioDeviceError(f"no output device with index {index}; output devices: {available}")
-    exact = [d for d in devices if d["name"] == device]
-    if exact:
-        return exact[0]["index"]
-    matches = [d for d in devices if device.lower() in d["name"].lower()]
-    if len(matches) == 1:
-        return matches[0]["index"]
-    if not matches:
-        raise AudioDeviceError(f"no output device named {device!r}; output devices: {available}")
-    raise AudioDeviceError(f"output device name {device!r} is ambiguous: " + ", ".join(d["name"] for d in matches))
+    return resolve_device(device, "output")
 
 
 @dataclass
@@ -119,7 +95,7 @@ class DelayedPlayback:
             raise ValueError(f"playback delay must be in [0, 10] s, got {config.delay_s}")
         self.config = config
         self.stats = PlaybackStats()
-        self._sd = _sounddevice()
+        self._sd = sounddevice_module()
         self.device_index = resolve_output_device(config.device)
         try:
             info = self._sd.query_devices(self.device_index, "output")
