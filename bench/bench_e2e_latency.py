@@ -19,7 +19,7 @@ import json
 import sys
 import time
 
-from ros_harness import percentiles, rss_mb, speech_samples
+from ros_harness import publish_in_real_time, percentiles, rss_mb, speech_samples
 
 
 def main() -> int:
@@ -38,7 +38,6 @@ def main() -> int:
     from talkface_ros.nodes.bringup import Graph
     from talkface_ros.nodes.common import sensor_qos
     from talkface_ros.nodes.graph import GraphOptions, build_graph
-    from talkface_ros.nodes.messages import pcm_to_msg
 
     specs = [s for s in build_graph(GraphOptions(profile="sim", model_path=args.model, lookahead=args.lookahead))
              if s.name != "audio_capture"]
@@ -74,18 +73,7 @@ def main() -> int:
         while time.perf_counter() < end:
             executor.spin_once(timeout_sec=0.01)
         frames.clear(), commanded.clear(), commands.clear()
-        sent: list[float] = []
-        start = time.perf_counter()
-        for k in range(len(samples) // chunk):
-            due = start + k * chunk / 16000
-            while time.perf_counter() < due:
-                executor.spin_once(timeout_sec=max(0.0, min(0.002, due - time.perf_counter())))
-            sent.append(time.perf_counter())
-            publisher.publish(pcm_to_msg(samples[k * chunk:(k + 1) * chunk]))
-            executor.spin_once(timeout_sec=0)
-        end = time.perf_counter() + 1.0
-        while time.perf_counter() < end:
-            executor.spin_once(timeout_sec=0.01)
+        sent = publish_in_real_time(executor, publisher, samples, chunk)
         rss = {name: round(rss_mb(p.pid), 1) for name, p in graph.processes.items()}
     chunk_of_frame = {}
     to_frame = []

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 
-from ros_harness import has_library, percentiles, rss_mb, speech_samples
+from ros_harness import publish_in_real_time, has_library, percentiles, rss_mb, speech_samples
 
 
 def main() -> int:
@@ -30,7 +30,6 @@ def main() -> int:
     from std_msgs.msg import Int16MultiArray
 
     from talkface_ros.nodes.common import sensor_qos
-    from talkface_ros.nodes.messages import pcm_to_msg
 
     samples = speech_samples(args.seconds)
     chunk = int(16000 * args.chunk_ms / 1000)
@@ -54,18 +53,7 @@ def main() -> int:
             raise SystemExit("face_inference exited before the benchmark started")
     time.sleep(1.0)
     rss_idle = rss_mb(node_process.pid)
-    sent: list[float] = []
-    start = time.perf_counter()
-    for k in range(len(samples) // chunk):
-        due = start + k * chunk / 16000
-        while time.perf_counter() < due:
-            executor.spin_once(timeout_sec=max(0.0, min(0.002, due - time.perf_counter())))
-        sent.append(time.perf_counter())
-        publisher.publish(pcm_to_msg(samples[k * chunk:(k + 1) * chunk]))
-        executor.spin_once(timeout_sec=0)
-    end = time.perf_counter() + 1.0
-    while time.perf_counter() < end:
-        executor.spin_once(timeout_sec=0.01)
+    sent = publish_in_real_time(executor, publisher, samples, chunk)
     rss_streaming = rss_mb(node_process.pid)
     torch_loaded = has_library(node_process.pid, "libtorch")
     node_process.send_signal(2)

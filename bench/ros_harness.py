@@ -58,3 +58,27 @@ def speech_samples(seconds: float = 6.0) -> np.ndarray:
         samples = float_to_int16(0.3 * np.sin(2 * np.pi * 150 * t) * (np.sin(2 * np.pi * 3 * t) > 0))
     reps = int(np.ceil(seconds * 16000 / len(samples)))
     return np.tile(samples, reps)[: int(seconds * 16000)]
+
+
+def spin_for(executor, seconds: float) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        executor.spin_once(timeout_sec=0.01)
+
+
+def publish_in_real_time(executor, publisher, samples: np.ndarray, chunk: int, sample_rate: int = 16000) -> list[float]:
+    """Publish `samples` in `chunk`-sample messages at the audio rate, spinning the executor in between so
+    replies are received; returns the perf_counter time each chunk was published. Then spins 1 s more."""
+    from talkface_ros.nodes.messages import pcm_to_msg
+
+    sent: list[float] = []
+    start = time.perf_counter()
+    for k in range(len(samples) // chunk):
+        due = start + k * chunk / sample_rate
+        while time.perf_counter() < due:
+            executor.spin_once(timeout_sec=max(0.0, min(0.002, due - time.perf_counter())))
+        sent.append(time.perf_counter())
+        publisher.publish(pcm_to_msg(samples[k * chunk:(k + 1) * chunk]))
+        executor.spin_once(timeout_sec=0)
+    spin_for(executor, 1.0)
+    return sent

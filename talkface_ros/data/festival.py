@@ -11,7 +11,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 
 from talkface_ros.data.espeak import SynthResult
 from talkface_ros.data.phones import ARPABET_IPA, Phone

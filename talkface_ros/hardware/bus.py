@@ -11,7 +11,7 @@ import logging
 import math
 import threading
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Callable, Iterable, Mapping, Sequence, TypeVar
 
 from talkface_ros.hardware.calibration import JointCalibration

@@ -7,7 +7,6 @@ import sys
 import threading
 import time
 
-import rclpy
 from rclpy.node import Node
 from rclpy.qos import ReliabilityPolicy
 from std_msgs.msg import Int16MultiArray
