@@ -65,3 +65,21 @@ def test_wav_source_fast_and_looping(tmp_path):
     iterator = looping.chunks()
     first_two_passes = [next(iterator) for _ in range(22)]
     np.testing.assert_array_equal(np.concatenate(first_two_passes[11:]), looping.samples)
+
+
+def test_realtime_pacing_follows_samples_not_chunks(tmp_path):
+    """A looping file whose length is not a whole number of chunks must not drift against the wall clock."""
+    import time
+
+    path = tmp_path / "odd.wav"
+    soundfile.write(path, tone(16000, 0.0155), 16000, subtype="PCM_16")   # 248 samples: 1 chunk + 88
+    source = WavSource(WavSourceConfig(str(path), chunk_samples=160, realtime=True, loop=True))
+    started = time.monotonic()
+    sent = 0
+    for chunk in source.chunks():
+        sent += len(chunk)
+        if sent >= 16000 * 0.5:
+            break
+    elapsed = time.monotonic() - started
+    # the last chunk is yielded when its start is due: elapsed = (sent - its length) / rate
+    assert elapsed == pytest.approx((sent - len(chunk)) / 16000, abs=0.03)

@@ -68,9 +68,10 @@ class WavSource:
         self._stopped = True
 
     def chunks(self) -> Iterator[np.ndarray]:
-        chunk_s = self.config.chunk_samples / self.config.sample_rate
+        rate = self.config.sample_rate
+        chunk_s = self.config.chunk_samples / rate
         start = time.monotonic()
-        sent = 0
+        samples_sent = 0  # paced by samples, not chunks: a short last chunk must not stretch the clock
         while not self._stopped:
             chunker = Chunker(self.config.chunk_samples)
             pieces = chunker.push(self.samples)
@@ -81,13 +82,13 @@ class WavSource:
                 if self._stopped:
                     return
                 if self.config.realtime:
-                    due = start + sent * chunk_s
+                    due = start + samples_sent / rate
                     delay = due - time.monotonic()
                     if delay > 0:
                         time.sleep(delay)
                     elif delay < -chunk_s:
                         self.late_chunks += 1
                 yield chunk
-                sent += 1
+                samples_sent += len(chunk)
             if not self.config.loop or len(self.samples) == 0:
                 return
