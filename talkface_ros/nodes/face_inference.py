@@ -95,7 +95,9 @@ class FaceInferenceNode(Node):
         self.last_audio_wall = 0.0
         self.last_frame = np.zeros(FRAME_SIZE, dtype=np.float32)
         self.compute_us: deque[float] = deque(maxlen=500)
-        self.counters = {"frames": 0, "idle_frames": 0, "chunks": 0, "bad_chunks": 0, "resets": 0, "reanchors": 0}
+        self.counters = {"frames": 0, "idle_frames": 0, "chunks": 0, "bad_chunks": 0, "resets": 0, "reanchors": 0,
+                         "anchor_corrections": 0}
+        self.last_stamp: Time | None = None
         self.get_logger().info(f"model loaded ({p['backend']}, {p['threads']} thread(s), lookahead {p['lookahead']}); "
                                f"emotion {initial_emotion.label}:{initial_emotion.intensity:g}")
 
@@ -155,6 +157,11 @@ class FaceInferenceNode(Node):
             if lag > self.params["max_clock_lag_s"]:  # samples were lost upstream: keep stamps honest
                 self.anchor = self.anchor + Duration(seconds=lag)
                 self.counters["reanchors"] += 1
+            elif lag < -0.001:
+                # A chunk cannot arrive before its last sample was recorded: the first chunk(s) came late
+                # (a burst at start-up), so the clock was anchored too late. Move it back.
+                self.anchor = self.anchor + Duration(seconds=lag)
+                self.counters["anchor_corrections"] += 1
         self.last_audio_wall = now_wall
         max_piece = int(self.params["max_chunk_s"] * MODEL_SAMPLE_RATE)
         if len(samples) > max_piece:
@@ -173,7 +180,11 @@ class FaceInferenceNode(Node):
             self._apply_emotion(self.emotion.step())
             values = sanitize_frames(frame.values, fallback=self.last_frame)
             self.last_frame = values
-            self._publish(values, self.anchor + Duration(seconds=float(frame.time_s)))
+            stamp = self.anchor + Duration(seconds=float(frame.time_s))
+            if self.last_stamp is not None and stamp <= self.last_stamp:  # after an anchor correction
+                stamp = self.last_stamp + Duration(nanoseconds=1000)
+            self.last_stamp = stamp
+            self._publish(values, stamp)
             self.counters["frames"] += 1
 
     def _apply_emotion(self, emotion) -> None:
