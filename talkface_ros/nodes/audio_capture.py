@@ -18,6 +18,8 @@ from talkface_ros.nodes.common import ParamSpec, StartupError, declare_parameter
 from talkface_ros.nodes.diagnostics import DiagnosticsPublisher
 from talkface_ros.nodes.messages import pcm_to_msg
 
+SUBSCRIBER_SETTLE_S = 0.3
+
 PARAMETERS = (
     ParamSpec("source", "microphone", "where audio comes from", choices=("microphone", "wav")),
     ParamSpec("wav_path", "", "WAV (or any libsndfile format) to play when source=wav"),
@@ -119,6 +121,10 @@ class AudioCaptureNode(Node):
             time.sleep(0.01)
         if self.publisher.get_subscription_count() == 0 and self.params["wait_for_subscriber_s"] > 0:
             self.get_logger().warning("no subscriber on audio/pcm yet; publishing anyway")
+        elif self.params["wait_for_subscriber_s"] > 0:
+            # We see the subscriber; its side of the match can lag by a moment, and best-effort samples
+            # sent before it completes are dropped there.
+            self._stop.wait(SUBSCRIBER_SETTLE_S)
         for chunk in self.wav.chunks():
             self._publish(chunk)
             if self._stop.is_set():
