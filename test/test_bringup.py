@@ -57,6 +57,6 @@ def test_demo_runs_the_sim_graph_and_commands_stay_within_limits(short_speech, t
     assert commands.shape[1] == len(description.joint_names) and len(commands) > 3 * 50
     assert np.all(commands >= description.lower_limits() - 1e-9) and np.all(commands <= description.upper_limits() + 1e-9)
     jaw = commands[:, description.joint_names.index("jaw_open")]
-    assert np.ptp(jaw) > 0.05, "the jaw motor moved"
+    assert np.ptp(jaw) > 0.02, "the jaw motor moved (radians)"
     latency = json.loads((tmp_path / "latency.json").read_text())
     assert latency["face_behind_audio_ms"]["p50"] < 45.0

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -105,18 +106,25 @@ def _make_executor():
 
 
 def run_node(make_node: Callable[[], Node], args: list[str] | None = None) -> int:
-    """Build a node and spin it until Ctrl-C or shutdown. A StartupError is one log line and exit code 1.
+    """Build a node and spin it until SIGINT/SIGTERM, shutdown, or the node sets `finished`. A StartupError
+    is one log line and exit code 1.
 
-    A spin_once loop on the single-threaded executor: the lowest tail latency here, and it never hangs
-    the way EventsExecutor().spin() can."""
-    # Ctrl-C / SIGINT arrives as KeyboardInterrupt instead of rclpy shutting the context down first, so a
-    # node's close() (relax the servos, write the recording) still has a live context and logger.
+    SIGINT/SIGTERM only set a flag that the spin loop checks (rclpy's own handler would shut the context
+    down first, and a KeyboardInterrupt could land in the middle of a callback), so a node's close() —
+    relax the servos, write the recording — runs with a live context, in one piece. A spin_once loop on
+    the single-threaded executor: the lowest tail latency here, and it never hangs the way
+    EventsExecutor().spin() can."""
+    import signal
+
+    stop_requested = threading.Event()
     try:
         from rclpy.signals import SignalHandlerOptions
 
         rclpy.init(args=args if args is not None else sys.argv, signal_handler_options=SignalHandlerOptions.NO)
-    except ImportError:
+        previous = {sig: signal.signal(sig, lambda *_: stop_requested.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    except ImportError:  # rclpy without SignalHandlerOptions: its own handler shuts the context down
         rclpy.init(args=args if args is not None else sys.argv)
+        previous = {}
     node: Node | None = None
     executor: rclpy.executors.SingleThreadedExecutor | None = None
     exit_code = 0
@@ -125,7 +133,7 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None) -> in
         executor = _make_executor()
         executor.add_node(node)
         # A node sets `finished = True` when its work is done (e.g. the end of a WAV file).
-        while rclpy.ok() and not getattr(node, "finished", False):
+        while rclpy.ok() and not stop_requested.is_set() and not getattr(node, "finished", False):
             executor.spin_once(timeout_sec=0.1)
     except StartupError as error:
         rclpy.logging.get_logger("talkface").error(str(error))
@@ -142,4 +150,6 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None) -> in
             node.destroy_node()
         if rclpy.ok():
             rclpy.try_shutdown()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return exit_code
