@@ -66,3 +66,68 @@ def test_train_resume_distill_export_and_run(corpus, tmp_path):
 def test_train_rejects_an_unknown_config_field(corpus, tmp_path):
     with pytest.raises(SystemExit, match="unknown config field"):
         talkface(["train", "--corpus", str(corpus), "-o", str(tmp_path / "x"), "--set", "nope=1"])
+
+
+@pytest.mark.parametrize("lookahead", [0, 1, 3])
+def test_aux_head_reads_frame_t_from_token_t_at_every_lookahead(corpus, lookahead):
+    """The aux head regresses frame t from h[t], never h[t + L] (that pulled the encoder towards a delay)."""
+    import torch
+
+    from talkface_ros.model.data import load_clips, sample_batch
+    from talkface_ros.model.network import FaceModel, ModelConfig
+    from talkface_ros.model.train import aux_loss
+
+    model = FaceModel(ModelConfig(d_model=64, n_head=2, n_layer=1, window=8, den_hidden=32, den_layers=1))
+    with torch.no_grad():  # aux_head(h) = h[:, :55]
+        model.aux_head.weight.copy_(torch.eye(55, 64))
+        model.aux_head.bias.zero_()
+    clips = load_clips(str(corpus), "train")
+    batch = sample_batch(clips, 4, 30, model.cfg.history, lookahead, np.random.default_rng(0))
+    h = torch.zeros(4, 30, 64)
+    h[..., :55] = model.normalize(batch.frames)  # the encoding at token t holds exactly frame t
+    assert aux_loss(model, batch, h).item() < 1e-10
+    shifted = torch.roll(h, 1, dims=1)  # an encoding one frame late is penalised
+    assert aux_loss(model, batch, shifted).item() > 1e-3
+
+
+def test_history_dropout_replaces_rows_by_the_clip_start_history():
+    import torch
+
+    from talkface_ros.model.network import FaceModel, ModelConfig
+    from talkface_ros.model.train import drop_history
+
+    model = FaceModel(ModelConfig(d_model=32, n_head=2, n_layer=1, window=8, den_hidden=32, den_layers=1))
+    model.face_mean.fill_(0.3)
+    hist = torch.randn(2000, 4, 55)
+    gen = torch.Generator().manual_seed(0)
+    assert torch.equal(drop_history(model, hist, 0.0, gen), hist)
+    out = drop_history(model, hist, 0.25, gen)
+    start = model.normalize(torch.zeros(4, 55))
+    dropped = (out == start).all(dim=(1, 2))
+    kept = (out == hist).all(dim=(1, 2))
+    assert bool((dropped | kept).all()) and 0.2 < dropped.float().mean().item() < 0.3
+
+
+def test_own_history_rolls_the_student_out_from_the_frames_before_the_crop(corpus):
+    """Distillation can condition on the student's own outputs (as at run time), not only ground truth."""
+    import torch
+
+    from talkface_ros.model.data import load_clips, sample_batch
+    from talkface_ros.model.network import FaceModel, ModelConfig
+    from talkface_ros.model.train import own_history
+
+    model = FaceModel(ModelConfig(d_model=32, n_head=2, n_layer=1, window=8, den_hidden=32, den_layers=1))
+    model.face_mean.fill_(0.3)
+    with torch.no_grad():  # a student that always answers x0 = 0, i.e. the mean face
+        model.student.out.weight.zero_()
+        model.student.out.bias.zero_()
+    clips = load_clips(str(corpus), "train")
+    batch = sample_batch(clips, 3, 30, model.cfg.history, 1, np.random.default_rng(1))
+    batch.history[:, 0] = 0.9  # the ground-truth frames before the crop
+    h = model.encoder(batch.tokens).detach()
+    out = own_history(model, batch, h, torch.Generator().manual_seed(0))
+    assert out.shape == batch.history.shape
+    assert torch.equal(out[:, 0], batch.history[:, 0])
+    assert torch.allclose(out[:, 1, :-1], batch.history[:, 0, 1:])  # shifted by one generated frame
+    assert torch.allclose(out[:, 1, -1], torch.full((3, 55), 0.3))
+    assert torch.allclose(out[:, 4:], torch.full_like(out[:, 4:], 0.3))  # only its own frames from t = K on

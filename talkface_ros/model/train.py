@@ -10,7 +10,7 @@ import logging
 import math
 import subprocess
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,7 @@ from talkface_ros.model.checkpoint import CARD, load_checkpoint, read_json, save
 from talkface_ros.model.data import Batch, feature_stats, load_clips, sample_batch
 from talkface_ros.model.diffusion import ddim_sample, one_step, v_loss
 from talkface_ros.model.network import FaceModel, ModelConfig
+from talkface_ros.model.steps import frame_limits
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,8 @@ class TrainConfig:
     weight_decay: float = 0.01
     cfg_drop: float = 0.15  # classifier-free guidance: emotion dropped this often
     history_noise: float = 0.1  # normalised units, against exposure bias in outpainting
-    aux_weight: float = 1.0
+    aux_weight: float = 1.0  # aux regression head, always on h[t] (lookahead 0): see aux_loss
+    history_drop: float = 0.0  # this fraction of frames sees the clip-start (all-zero) history instead
     seed: int = 0
     threads: int = 2
     save_every: int = 250
@@ -54,6 +56,8 @@ class DistillConfig:
     velocity_weight: float = 0.5
     jitter_weight: float = 0.25
     history_noise: float = 0.1
+    history_drop: float = 0.0  # as TrainConfig.history_drop (teacher target and student see the same history)
+    own_history: float = 0.0  # this fraction of crops is conditioned on the student's own rollout (exposure bias)
     seed: int = 1
     threads: int = 2
     save_every: int = 200
@@ -111,6 +115,49 @@ def _select(batch: Batch, h: torch.Tensor, model: FaceModel, history_noise: floa
     return x0, h_shift[idx], hist, hist_clean, emotion, lookahead
 
 
+def aux_loss(model: FaceModel, batch: Batch, h: torch.Tensor) -> torch.Tensor:
+    """Direct regression of frame t from the encoding at token t (never at t + L).
+
+    Regressing frame t from h[t + L] with L random and unknown to the head pulls the shared encoder
+    towards a representation delayed by ~L frames, which the lookahead-0 path then inherits as lag."""
+    idx = batch.valid
+    return F.mse_loss(model.aux_head(h[idx]), model.normalize(batch.frames[idx]))
+
+
+def drop_history(model: FaceModel, hist: torch.Tensor, p: float, gen: torch.Generator) -> torch.Tensor:
+    """Replace the history of a random fraction p of frames by the clip-start history (raw zeros), so the
+    denoiser cannot rely on copying its past and must read the emotion and audio conditioning."""
+    if p <= 0.0:
+        return hist
+    drop = torch.rand(hist.shape[0], generator=gen) < p
+    start = model.normalize(torch.zeros_like(hist))
+    return torch.where(drop[:, None, None], start, hist)
+
+
+@torch.no_grad()
+def own_history(model: FaceModel, batch: Batch, h: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """The history the student would see at run time: roll it out over the crop (one step per frame, each
+    conditioned on its own previous outputs, starting from the ground-truth frames before the crop).
+    -> [B, S, K, 55] raw frames, same layout as batch.history.
+
+    Trained only on ground-truth history, the student learns to continue a trajectory that already
+    anticipates the sound; fed its own (later) outputs it then lags further at every frame."""
+    B, S, _ = h.shape
+    L = batch.lookahead
+    lo, hi = frame_limits()
+    history = batch.history[:, 0].clone()
+    emotion = batch.emotion
+    la = torch.full((B,), L, dtype=torch.long)
+    out = torch.zeros_like(batch.history)
+    for t in range(S):
+        out[:, t] = history
+        noise = torch.randn(B, model.cfg.face_dim, generator=gen)
+        x0 = one_step(model.student, noise, h[:, min(t + L, S - 1)], model.normalize(history), emotion, la)
+        frame = torch.minimum(torch.maximum(model.denormalize(x0), lo), hi)
+        history = torch.cat([history[:, 1:], frame[:, None]], dim=1)
+    return out
+
+
 def evaluate_teacher(model: FaceModel, clips, seed: int = 123, batches: int = 4) -> dict:
     rng = np.random.default_rng(seed)
     gen = torch.Generator().manual_seed(seed)
@@ -121,7 +168,7 @@ def evaluate_teacher(model: FaceModel, clips, seed: int = 123, batches: int = 4)
             h = model.encoder(batch.tokens)
             x0, hh, hist, _, emo, la = _select(batch, h, model, 0.0, gen)
             losses.append(v_loss(model.teacher, x0, hh, hist, emo, la, gen).mean().item())
-            aux.append(F.mse_loss(model.aux_head(hh), x0).item())
+            aux.append(aux_loss(model, batch, h).item())
     return {"val_v_loss": float(np.mean(losses)), "val_aux_mse": float(np.mean(aux))}
 
 
@@ -163,10 +210,11 @@ def train(corpus: str, out: str, tcfg: TrainConfig, mcfg: ModelConfig, resume: b
         batch = sample_batch(clips, tcfg.batch, tcfg.seq, mcfg.history, int(rng.integers(0, mcfg.max_lookahead + 1)), rng)
         h = model.encoder(batch.tokens)
         x0, hh, hist, _, emo, la = _select(batch, h, model, tcfg.history_noise, gen)
+        hist = drop_history(model, hist, tcfg.history_drop, gen)
         drop = torch.rand(emo.shape[0], generator=gen) < tcfg.cfg_drop
         emo = emo.masked_fill(drop[:, None], 0.0)
         diff = v_loss(model.teacher, x0, hh, hist, emo, la, gen).mean()
-        aux = F.mse_loss(model.aux_head(hh), x0)
+        aux = aux_loss(model, batch, h)
         loss = diff + tcfg.aux_weight * aux
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -226,9 +274,16 @@ def distill(teacher_dir: str, corpus: str, out: str, dcfg: DistillConfig, resume
         batch = sample_batch(clips, dcfg.batch, dcfg.seq, model.cfg.history, L, rng)
         with torch.no_grad():
             h = model.encoder(batch.tokens)
+        if dcfg.own_history > 0.0:
+            own = torch.rand(batch.history.shape[0], generator=gen) < dcfg.own_history
+            model.student.eval()
+            mixed = torch.where(own[:, None, None, None], own_history(model, batch, h, gen), batch.history)
+            model.student.train()
+            batch = replace(batch, history=mixed)
         x0, hh, hist, hist_clean, emo, la = _select(batch, h, model, dcfg.history_noise, gen)
         pick = torch.randperm(x0.shape[0], generator=gen)[: dcfg.frames_per_batch]
         x0, hh, hist, hist_clean, emo, la = x0[pick], hh[pick], hist[pick], hist_clean[pick], emo[pick], la[pick]
+        hist = drop_history(model, hist, dcfg.history_drop, gen)
         noise = torch.randn(x0.shape, generator=gen)
         target = ddim_sample(model.teacher, noise, hh, hist, emo, la, dcfg.teacher_steps, dcfg.guidance)
         pred = one_step(model.student, noise, hh, hist, emo, la)
