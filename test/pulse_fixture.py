@@ -63,3 +63,17 @@ def pulse_server(tmp_path):
                 process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def speech_wav(path: Path, text: str = "The quick brown fox jumps over the lazy dog.") -> Path:
+    """A speech WAV made here with espeak-ng (a modulated tone where espeak-ng is missing)."""
+    if shutil.which("espeak-ng"):
+        subprocess.run(["espeak-ng", "-w", str(path), text], check=True)
+    else:
+        import numpy as np
+        import soundfile
+
+        rate = 22050
+        t = np.arange(int(rate * 2.0)) / rate
+        soundfile.write(path, 0.3 * np.sin(2 * np.pi * 200 * t) * np.sin(2 * np.pi * 2 * t), rate)
+    return path

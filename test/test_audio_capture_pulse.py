@@ -1,14 +1,12 @@
 """The real capture path: a WAV played into a PulseAudio null sink is captured by the audio_capture node
 through sounddevice/PortAudio and received by a subscriber in this (another) process."""
-import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
-import soundfile
 
-from pulse_fixture import pulse_server  # noqa: F401
+from pulse_fixture import pulse_server, speech_wav  # noqa: F401
 from ros_helpers import Recorder, param_args, require_rclpy, ros_env, stop_process
 
 require_rclpy()
@@ -18,16 +16,6 @@ from std_msgs.msg import Int16MultiArray  # noqa: E402
 
 from talkface_ros.audio.wav import load_audio  # noqa: E402
 from talkface_ros.nodes.messages import msg_to_pcm  # noqa: E402
-
-
-def speech_wav(path):
-    if shutil.which("espeak-ng"):
-        subprocess.run(["espeak-ng", "-w", str(path), "The quick brown fox jumps over the lazy dog."], check=True)
-    else:
-        rate = 22050
-        t = np.arange(int(rate * 2.0)) / rate
-        soundfile.write(path, 0.3 * np.sin(2 * np.pi * 200 * t) * np.sin(2 * np.pi * 2 * t), rate)
-    return path
 
 
 def best_alignment(received: np.ndarray, source: np.ndarray) -> tuple[int, float]:

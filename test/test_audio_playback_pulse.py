@@ -43,13 +43,11 @@ if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "capture":
     capture_main(sys.argv[2])
     sys.exit(0)
 
-import shutil  # noqa: E402
 import subprocess  # noqa: E402
 
 import pytest  # noqa: E402
-import soundfile  # noqa: E402
 
-from pulse_fixture import pulse_server  # noqa: E402,F401
+from pulse_fixture import pulse_server, speech_wav  # noqa: E402,F401
 from ros_helpers import Recorder, require_rclpy, start_node, stop_process  # noqa: E402
 
 require_rclpy()
@@ -61,16 +59,6 @@ from talkface_ros.audio.wav import load_audio  # noqa: E402
 from talkface_ros.nodes.messages import msg_to_pcm  # noqa: E402
 
 pytestmark = pytest.mark.ros
-
-
-def speech_wav(path):
-    if shutil.which("espeak-ng"):
-        subprocess.run(["espeak-ng", "-w", str(path), "Hello, I am a robot face."], check=True)
-    else:
-        rate = 22050
-        t = np.arange(int(rate * 1.5)) / rate
-        soundfile.write(path, 0.3 * np.sin(2 * np.pi * 200 * t) * np.sin(2 * np.pi * 2 * t), rate)
-    return path
 
 
 def heard_time(capture: dict, source: np.ndarray, start: float, stop: float) -> tuple[float, float]:
@@ -132,7 +120,7 @@ def play_through_node(wav, delay_s: float) -> tuple[float, list[dict[str, str]],
 def test_playback_sounds_playback_delay_after_publishing(tmp_path, pulse_server, monkeypatch):  # noqa: F811
     for key, value in pulse_server.env.items():
         monkeypatch.setenv(key, value)
-    wav = speech_wav(tmp_path / "speech.wav")
+    wav = speech_wav(tmp_path / "speech.wav", "Hello, I am a robot face.")
     source = load_audio(wav)
     capture_file = tmp_path / "capture.npz"
     capture = subprocess.Popen([sys.executable, __file__, "capture", str(capture_file)], env=pulse_server.env,
@@ -175,7 +163,7 @@ def test_playback_sounds_playback_delay_after_publishing(tmp_path, pulse_server,
 ])
 def test_playback_refusals_are_one_clear_error(params, reason, tmp_path):
     if params.get("wav_path") == "WAV":
-        params = dict(params, wav_path=str(speech_wav(tmp_path / "speech.wav")))
+        params = dict(params, wav_path=str(speech_wav(tmp_path / "speech.wav", "Hello, I am a robot face.")))
     node = start_node("audio_capture", params)
     node.wait(timeout=30)
     output = stop_process(node)

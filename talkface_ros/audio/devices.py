@@ -50,3 +50,14 @@ def resolve_device(device: str | int | None, direction: Direction) -> int | None
     if not matches:
         raise AudioDeviceError(f"no {direction} device named {device!r}; {direction} devices: {available}")
     raise AudioDeviceError(f"{direction} device name {device!r} is ambiguous: " + ", ".join(d["name"] for d in matches))
+
+
+def close_stream(stream, what: str, log) -> None:
+    """Stop and close a PortAudio stream; a vanished device must not crash shutdown."""
+    if stream is None:
+        return
+    try:
+        stream.stop()
+        stream.close()
+    except Exception as error:
+        log.warning("closing the %s stream failed: %s", what, error)

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from talkface_ros.audio.devices import AudioDeviceError, list_devices, resolve_device, sounddevice_module
+from talkface_ros.audio.devices import AudioDeviceError, close_stream, list_devices, resolve_device, sounddevice_module
 from talkface_ros.audio.pcm import MODEL_SAMPLE_RATE, Chunker, float_to_int16
 from talkface_ros.audio.resample import StreamingResampler
 
@@ -107,13 +107,8 @@ class MicrophoneSource:
         return self._ready.pop(0)
 
     def stop(self) -> None:
-        if self._stream is not None:
-            try:
-                self._stream.stop()
-                self._stream.close()
-            except Exception as error:  # closing a vanished device must not crash shutdown
-                log.warning("closing the input stream failed: %s", error)
-            self._stream = None
+        close_stream(self._stream, "input", log)
+        self._stream = None
 
     def __enter__(self) -> "MicrophoneSource":
         return self.start()

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from talkface_ros.audio.devices import AudioDeviceError, list_devices, resolve_device, sounddevice_module
+from talkface_ros.audio.devices import AudioDeviceError, close_stream, list_devices, resolve_device, sounddevice_module
 from talkface_ros.audio.pcm import MODEL_SAMPLE_RATE, int16_to_float
 from talkface_ros.audio.resample import StreamingResampler
 
@@ -164,13 +164,8 @@ class DelayedPlayback:
         self.stats.messages.append(message)
 
     def stop(self) -> None:
-        if self._stream is not None:
-            try:
-                self._stream.stop()
-                self._stream.close()
-            except Exception as error:  # closing a vanished device must not crash shutdown
-                log.warning("closing the output stream failed: %s", error)
-            self._stream = None
+        close_stream(self._stream, "output", log)
+        self._stream = None
 
     def __enter__(self) -> "DelayedPlayback":
         return self.start()
