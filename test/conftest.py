@@ -11,6 +11,9 @@ os.environ.pop("ROS_STATIC_PEERS", None)
 if "TALKFACE_TEST_DOMAIN_ID" not in os.environ:
     os.environ["TALKFACE_TEST_DOMAIN_ID"] = str(100 + os.getpid() % 100)
 os.environ["ROS_DOMAIN_ID"] = os.environ["TALKFACE_TEST_DOMAIN_ID"]
+# Offscreen MuJoCo rendering on the CPU; must be chosen before anything imports mujoco or OpenGL.
+os.environ.setdefault("MUJOCO_GL", "osmesa")
+os.environ.setdefault("PYOPENGL_PLATFORM", "osmesa")
 os.environ.setdefault("ROS_LOG_DIR", str(Path(__file__).resolve().parent.parent / ".ros" / "log"))
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
