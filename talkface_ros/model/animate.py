@@ -23,7 +23,8 @@ def animate_file(path: str, model: str | None = None, backend: str = "onnxruntim
     """-> [ceil(samples / 320), 55] frames at 50 Hz. Raises AudioFileError / ModelFileError / ValueError."""
     from talkface_ros.audio.pcm import float_to_int16
     from talkface_ros.audio.wav import load_audio
-    from talkface_ros.model.streamer import FaceStreamer, sanitize_frame
+    from talkface_ros.face.arkit import sanitize_frames
+    from talkface_ros.model.streamer import FaceStreamer
 
     emo = parse_emotion(emotion)
     pcm = float_to_int16(load_audio(path))
@@ -34,7 +35,7 @@ def animate_file(path: str, model: str | None = None, backend: str = "onnxruntim
         values = np.stack([f.values for f in frames]) if frames else np.zeros((0, 55), np.float32)
     else:
         values = streamer.animate(pcm)
-    return sanitize_frame(values)
+    return sanitize_frames(values)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

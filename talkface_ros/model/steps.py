@@ -11,19 +11,17 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from talkface_ros.face.arkit import FRAME_SIZE
+from talkface_ros.face.arkit import FRAME_SIZE, HEAD_POSE_LIMIT_RAD, NUM_BLENDSHAPES
 from talkface_ros.model.diffusion import one_step
 from talkface_ros.model.network import FaceModel
 
-HEAD_POSE_LIMIT = 0.6
-N_BLENDSHAPES = 52
 
 
 def frame_limits() -> tuple[torch.Tensor, torch.Tensor]:
     lo = torch.zeros(FRAME_SIZE)
     hi = torch.ones(FRAME_SIZE)
-    lo[N_BLENDSHAPES:] = -HEAD_POSE_LIMIT
-    hi[N_BLENDSHAPES:] = HEAD_POSE_LIMIT
+    lo[NUM_BLENDSHAPES:] = -HEAD_POSE_LIMIT_RAD
+    hi[NUM_BLENDSHAPES:] = HEAD_POSE_LIMIT_RAD
     return lo, hi
 
 

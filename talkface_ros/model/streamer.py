@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from talkface_ros.face.arkit import FRAME_SIZE
+from talkface_ros.face.arkit import FRAME_SIZE, sanitize_frames
 from talkface_ros.face.emotion import EMOTION_INDEX, EMOTIONS
 from talkface_ros.model.files import CONFIG, ModelFileError, read_json
 from talkface_ros.model.features import SAMPLE_RATE, SAMPLES_PER_FRAME, StreamingTokens
@@ -20,8 +20,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "talkface"
 NEG_INF = -1e9
-HEAD_POSE_LIMIT = 0.6
-N_BLENDSHAPES = 52
 BACKENDS = ("onnxruntime", "torch")
 
 
@@ -36,14 +34,6 @@ def default_model_dir() -> Path:
     from talkface_ros.paths import models_dir
 
     return models_dir() / DEFAULT_MODEL
-
-
-def sanitize_frame(values: np.ndarray) -> np.ndarray:
-    """NaN/Inf -> 0; weights clipped to [0, 1], head pose to +-0.6 rad. float32 [.., 55]."""
-    out = np.nan_to_num(np.asarray(values, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
-    out[..., :N_BLENDSHAPES] = np.clip(out[..., :N_BLENDSHAPES], 0.0, 1.0)
-    out[..., N_BLENDSHAPES:] = np.clip(out[..., N_BLENDSHAPES:], -HEAD_POSE_LIMIT, HEAD_POSE_LIMIT)
-    return out
 
 
 def emotion_vector(label: str, intensity: float) -> np.ndarray:
@@ -188,7 +178,7 @@ class FaceStreamer:
         return self.rng.standard_normal((1, FRAME_SIZE)).astype(np.float32)
 
     def _emit(self, raw: np.ndarray) -> Frame:
-        values = sanitize_frame(raw[0])
+        values = sanitize_frames(raw[0])
         self.history = np.concatenate([self.history[:, 1:], values[None, None]], axis=1)
         frame = Frame(self.n_frames, (self.n_frames + 0.5) / self.frame_rate, values)
         self.n_frames += 1
@@ -259,11 +249,11 @@ class FaceStreamer:
             feeds["noise"] = noise[t: t + 1]
             raw = self.backend.denoise(feeds)
             if not np.isfinite(raw).all():  # never feed NaN back (the graph clamps finite values already)
-                raw = sanitize_frame(raw)
+                raw = sanitize_frames(raw)
             out[t] = raw[0]
             history[0, :-1] = history[0, 1:]
             history[0, -1] = raw[0]
-        out = sanitize_frame(out)
+        out = sanitize_frames(out)
         self.history = history
         self.n_frames = n_frames
         self.n_tokens = n_tokens
