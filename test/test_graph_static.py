@@ -58,6 +58,10 @@ def test_bringup_command_lines_carry_parameters_and_remaps():
     assert "source:=wav" in capture and "wav_path:=/tmp/a.wav" in capture
     assert "audio/pcm:=/tts/pcm" in capture and "__ns:=/robot1" in capture
     assert "emotion:=happy:0.5" in commands["face_inference"]
+    # the file starts only when the whole graph is there to hear its first word
+    assert "wait_for_nodes:=face_inference,face_retarget,face_sim" in capture
+    microphone = build_graph(GraphOptions(profile="sim"))[0]
+    assert "wait_for_nodes" not in microphone.parameters
 
 
 def launch_arguments(path: Path) -> set[str]:

@@ -28,6 +28,8 @@ PARAMETERS = (
     ParamSpec("exit_at_end", True, "wav without loop: shut the node down after the last chunk"),
     ParamSpec("wait_for_subscriber_s", 5.0, "wav: wait up to this long for a subscriber before the first chunk, "
               "so nothing is lost at start-up", min=0.0, max=120.0),
+    ParamSpec("wait_for_nodes", "", "wav: comma-separated names of nodes (in this namespace) to wait for too, "
+              "within wait_for_subscriber_s, so the whole graph hears the first chunk ('' = none)"),
     ParamSpec("device", "", "microphone: input device index, name or unique name substring ('' = default)"),
     ParamSpec("native_rate", 0, "microphone: capture rate in Hz (0 = the device's default)", min=0, max=384000),
     ParamSpec("channels", 1, "microphone: channels captured and averaged to mono", min=1, max=32),
@@ -115,12 +117,27 @@ class AudioCaptureNode(Node):
         if self.playback:
             self.playback.push(chunk, publish_time)
 
+    def _missing_nodes(self) -> list[str]:
+        wanted = [name.strip() for name in self.params["wait_for_nodes"].split(",") if name.strip()]
+        if not wanted:
+            return []
+        present = {name for name, namespace in self.get_node_names_and_namespaces()
+                   if namespace == self.get_namespace()}
+        return [name for name in wanted if name not in present]
+
+    def _ready(self) -> bool:
+        return self.publisher.get_subscription_count() > 0 and not self._missing_nodes()
+
     def _run_wav(self) -> None:
         deadline = time.monotonic() + self.params["wait_for_subscriber_s"]
-        while self.publisher.get_subscription_count() == 0 and time.monotonic() < deadline and not self._stop.is_set():
+        while not self._ready() and time.monotonic() < deadline and not self._stop.is_set():
             time.sleep(0.01)
-        if self.publisher.get_subscription_count() == 0 and self.params["wait_for_subscriber_s"] > 0:
-            self.get_logger().warning("no subscriber on audio/pcm yet; publishing anyway")
+        if self.params["wait_for_subscriber_s"] > 0 and not self._ready():
+            missing = self._missing_nodes()
+            self.get_logger().warning(
+                "publishing anyway; still waiting for: "
+                + ", ".join((["a subscriber on audio/pcm"] if self.publisher.get_subscription_count() == 0 else [])
+                            + [f"node {name}" for name in missing]))
         elif self.params["wait_for_subscriber_s"] > 0:
             # We see the subscriber; its side of the match can lag by a moment, and best-effort samples
             # sent before it completes are dropped there.

@@ -93,4 +93,7 @@ def build_graph(options: GraphOptions) -> list[NodeSpec]:
             }))
     if options.record_dir:
         nodes.append(NodeSpec("face_recorder", "face_recorder", [], {"output_dir": options.record_dir}))
+    if options.audio_source == "wav":
+        # a file has a first word: start it only when every node of the graph is there to hear it
+        nodes[0].parameters["wait_for_nodes"] = ",".join(node.name for node in nodes[1:])
     return nodes
