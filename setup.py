@@ -34,7 +34,7 @@ setup(
     name=PACKAGE,
     version="0.1.0",
     packages=find_packages(exclude=["test", "test.*", "bench", "bench.*"]),
-    package_data={PACKAGE: ["models/*", "models/**/*", "assets/*"]},
+    package_data={PACKAGE: ["models/*", "models/**/*", "assets/*", "assets/**/*"]},
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),

@@ -50,6 +50,23 @@ def test_real_set_alignment():
     assert sum(bool((i.phone_class & 1).any()) for i in items) >= 5  # "front", "right", "side": open vowels
 
 
+def test_shipped_real_sentences_bring_bilabials_and_rounded_vowels():
+    pytest.importorskip("pocketsphinx")
+    from talkface_ros.face.visemes import BILABIAL, ROUNDED_VOWEL
+    from talkface_ros.eval.real_set import build_arctic_set
+
+    items = {item.id: item for item in build_arctic_set()}
+    assert set(items) == {"arctic_a0007", "arctic_a0009"}
+    for item in items.values():
+        assert item.reference.shape == (len(item.phone_class), 55)
+        assert len(item.phone_class) == -(-len(item.audio) // 320)
+    # "sharply ... table" and "superlative": p, b, p; "you always", "across": rounded vowels
+    bilabial_runs = sum(int(np.sum(np.diff((i.phone_class & BILABIAL) > 0, prepend=False) == 1))
+                        for i in items.values())
+    assert bilabial_runs >= 3
+    assert all((i.phone_class & ROUNDED_VOWEL).any() for i in items.values())
+
+
 def test_festival_segs_and_timing():
     from talkface_ros.data import festival
     from talkface_ros.data.align_check import check_festival

