@@ -131,3 +131,30 @@ def test_own_history_rolls_the_student_out_from_the_frames_before_the_crop(corpu
     assert torch.allclose(out[:, 1, :-1], batch.history[:, 0, 1:])  # shifted by one generated frame
     assert torch.allclose(out[:, 1, -1], torch.full((3, 55), 0.3))
     assert torch.allclose(out[:, 4:], torch.full_like(out[:, 4:], 0.3))  # only its own frames from t = K on
+
+
+def test_causal_history_holds_the_aux_estimates_of_the_previous_frames_only(corpus):
+    """causal_history conditions on estimates from audio up to each history frame: no future leaks in."""
+    import torch
+
+    from talkface_ros.model.data import load_clips, sample_batch
+    from talkface_ros.model.network import FaceModel, ModelConfig
+    from talkface_ros.model.train import causal_history
+
+    model = FaceModel(ModelConfig(d_model=32, n_head=2, n_layer=1, window=8, den_hidden=32, den_layers=1))
+    model.face_mean.fill_(0.3)
+    clips = load_clips(str(corpus), "train")
+    batch = sample_batch(clips, 2, 20, model.cfg.history, 0, np.random.default_rng(2))
+    batch.history[:, 0] = 0.9
+    h = model.encoder(batch.tokens).detach()
+    out = causal_history(model, batch, h)
+    assert out.shape == batch.history.shape
+    assert torch.equal(out[:, 0], batch.history[:, 0])   # before the crop: the frames it came with
+    estimates = model.denormalize(model.aux_head(h)).clamp(0.0, 1.0)
+    for t in (1, 5, 19):
+        assert torch.allclose(out[:, t, -1, :52], estimates[:, t - 1, :52])   # the previous frame's estimate
+    # the future of the audio does not reach the history of frame t
+    changed = batch.tokens.clone()
+    changed[:, 10:] += 5.0
+    out_changed = causal_history(model, batch, model.encoder(changed).detach())
+    assert torch.allclose(out_changed[:, :11], out[:, :11]) and not torch.allclose(out_changed[:, 12:], out[:, 12:])

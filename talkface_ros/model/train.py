@@ -38,6 +38,7 @@ class TrainConfig:
     history_noise: float = 0.1  # normalised units, against exposure bias in outpainting
     aux_weight: float = 1.0  # aux regression head, always on h[t] (lookahead 0): see aux_loss
     history_drop: float = 0.0  # this fraction of frames sees the clip-start (all-zero) history instead
+    causal_history: float = 0.0  # this fraction of crops is conditioned on the aux head's causal estimates
     seed: int = 0
     threads: int = 2
     save_every: int = 250
@@ -58,6 +59,7 @@ class DistillConfig:
     history_noise: float = 0.1
     history_drop: float = 0.0  # as TrainConfig.history_drop (teacher target and student see the same history)
     own_history: float = 0.0  # this fraction of crops is conditioned on the student's own rollout (exposure bias)
+    causal_history: float = 0.0  # as TrainConfig.causal_history
     seed: int = 1
     threads: int = 2
     save_every: int = 200
@@ -135,6 +137,27 @@ def drop_history(model: FaceModel, hist: torch.Tensor, p: float, gen: torch.Gene
 
 
 @torch.no_grad()
+def causal_history(model: FaceModel, batch: Batch, h: torch.Tensor) -> torch.Tensor:
+    """History made of the aux head's estimates of frames t-K .. t-1, each from audio up to its own frame
+    (ground truth for frames before the crop). -> [B, S, K, 55] raw, like batch.history.
+
+    Ground-truth history leaks the future: the teacher animation moves the lips before the sound, so
+    frames t-K .. t-1 already show what frame t's audio will be, and a denoiser trained on them learns to
+    continue that trend instead of reading the audio. At run time its history is its own causal output, and
+    the habit shows as lag. A causal estimate carries no such hint."""
+    K = model.cfg.history
+    lo, hi = frame_limits()
+    estimates = torch.minimum(torch.maximum(model.denormalize(model.aux_head(h)), lo), hi)
+    padded = torch.cat([batch.history[:, 0], estimates], dim=1)  # [B, K + S, 55]: frame j at index j + K
+    S = h.shape[1]
+    return torch.stack([padded[:, t: t + K] for t in range(S)], dim=1)
+
+
+def mix_crops(chosen: torch.Tensor, replacement: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
+    return torch.where(chosen[:, None, None, None], replacement, original)
+
+
+@torch.no_grad()
 def own_history(model: FaceModel, batch: Batch, h: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     """The history the student would see at run time: roll it out over the crop (one step per frame, each
     conditioned on its own previous outputs, starting from the ground-truth frames before the crop).
@@ -209,6 +232,9 @@ def train(corpus: str, out: str, tcfg: TrainConfig, mcfg: ModelConfig, resume: b
             group["lr"] = lr_at(step, tcfg.steps, tcfg.lr, tcfg.warmup)
         batch = sample_batch(clips, tcfg.batch, tcfg.seq, mcfg.history, int(rng.integers(0, mcfg.max_lookahead + 1)), rng)
         h = model.encoder(batch.tokens)
+        if tcfg.causal_history > 0.0:
+            chosen = torch.rand(batch.history.shape[0], generator=gen) < tcfg.causal_history
+            batch = replace(batch, history=mix_crops(chosen, causal_history(model, batch, h.detach()), batch.history))
         x0, hh, hist, _, emo, la = _select(batch, h, model, tcfg.history_noise, gen)
         hist = drop_history(model, hist, tcfg.history_drop, gen)
         drop = torch.rand(emo.shape[0], generator=gen) < tcfg.cfg_drop
@@ -277,9 +303,12 @@ def distill(teacher_dir: str, corpus: str, out: str, dcfg: DistillConfig, resume
         if dcfg.own_history > 0.0:
             own = torch.rand(batch.history.shape[0], generator=gen) < dcfg.own_history
             model.student.eval()
-            mixed = torch.where(own[:, None, None, None], own_history(model, batch, h, gen), batch.history)
+            mixed = mix_crops(own, own_history(model, batch, h, gen), batch.history)
             model.student.train()
             batch = replace(batch, history=mixed)
+        if dcfg.causal_history > 0.0:
+            chosen = torch.rand(batch.history.shape[0], generator=gen) < dcfg.causal_history
+            batch = replace(batch, history=mix_crops(chosen, causal_history(model, batch, h), batch.history))
         x0, hh, hist, hist_clean, emo, la = _select(batch, h, model, dcfg.history_noise, gen)
         pick = torch.randperm(x0.shape[0], generator=gen)[: dcfg.frames_per_batch]
         x0, hh, hist, hist_clean, emo, la = x0[pick], hh[pick], hist[pick], hist_clean[pick], emo[pick], la[pick]
