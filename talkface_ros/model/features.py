@@ -46,20 +46,19 @@ _WINDOW = np.hanning(WIN + 1)[:-1]  # periodic Hann
 _FILTERS = mel_filterbank()
 
 
-def _sparse_filters(fb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The filterbank as (bin index, weight, segment start per mel) for a gather + np.add.reduceat."""
-    idx, weights, starts = [], [], []
-    for m in range(fb.shape[1]):
-        nz = np.nonzero(fb[:, m])[0]
-        if len(nz) == 0:  # an empty filter (cannot happen with 512-point FFT and 80 mels): keep the bin 0 slot
-            nz = np.array([0])
-        starts.append(len(idx))
-        idx.extend(nz.tolist())
-        weights.extend(fb[nz, m].tolist())
-    return np.array(idx), np.array(weights), np.array(starts)
+_FILTERS_CSR = None  # the filterbank as a scipy CSR matrix [80, 257], built on first use
 
 
-_BIN_IDX, _BIN_W, _SEG_START = _sparse_filters(_FILTERS)
+def _filters_csr():
+    global _FILTERS_CSR
+    if _FILTERS_CSR is None:
+        from scipy.sparse import csr_matrix
+
+        _FILTERS_CSR = csr_matrix(_FILTERS.T)
+    return _FILTERS_CSR
+
+
+_BLOCK_ROWS = 128
 
 
 def to_float(pcm: np.ndarray) -> np.ndarray:
@@ -75,24 +74,32 @@ def to_float(pcm: np.ndarray) -> np.ndarray:
 def _log_mel_windows(padded: np.ndarray, n_frames: int) -> np.ndarray:
     """padded: float64 samples where frame m's window is padded[m*HOP : m*HOP + WIN]. -> [n_frames, 80] float32.
 
-    Every operation is row-wise (FFT per row, gather, sequential segment sums with np.add.reduceat), never
-    a BLAS matmul, so a frame's value does not depend on how many frames are computed together: the streaming
-    and offline paths agree bit for bit."""
+    Every operation is per frame (FFT per row; the filterbank as a sparse CSR product, each mel a sum over its
+    bins in a fixed order for every frame), never a BLAS matmul, so a frame's value does not depend on how many
+    frames are computed together: the streaming and offline paths agree bit for bit."""
     if n_frames <= 0:
         return np.zeros((0, N_MELS), dtype=np.float32)
-    windows = np.lib.stride_tricks.sliding_window_view(padded[: (n_frames - 1) * HOP + WIN], WIN)[::HOP]
-    spectrum = np.fft.rfft(windows * _WINDOW, n=N_FFT, axis=1)
-    power = spectrum.real ** 2 + spectrum.imag ** 2
-    mel = np.add.reduceat(power[:, _BIN_IDX] * _BIN_W, _SEG_START, axis=1)
-    return np.log(mel + LOG_FLOOR).astype(np.float32)
+    out = np.empty((n_frames, N_MELS), dtype=np.float32)
+    all_windows = np.lib.stride_tricks.sliding_window_view(padded[: (n_frames - 1) * HOP + WIN], WIN)[::HOP]
+    # in blocks of rows (the same values): the temporaries of a whole utterance would not stay in the caches, and
+    # large ones cost fresh pages on every call
+    for start in range(0, n_frames, _BLOCK_ROWS):
+        stop = min(start + _BLOCK_ROWS, n_frames)
+        spectrum = np.fft.rfft(all_windows[start:stop] * _WINDOW, n=N_FFT, axis=1)
+        power = spectrum.real ** 2 + spectrum.imag ** 2
+        mel = _filters_csr() @ np.ascontiguousarray(power.T)  # [80, rows]
+        out[start:stop] = np.log(mel.T + LOG_FLOOR)
+    return out
 
 
 def log_mel(pcm: np.ndarray) -> np.ndarray:
-    """Offline: all complete mel frames of `pcm` -> [len(pcm) // 160, 80] float32."""
-    x = to_float(pcm)
-    n_frames = len(x) // HOP
-    padded = np.concatenate([np.zeros(WIN - HOP), x])
-    return _log_mel_windows(padded, n_frames)
+    """Offline: all complete mel frames of `pcm` -> [len(pcm) // 160, 80] float32. (Pushed through
+    `StreamingLogMel` in pieces: no float64 copy of a whole utterance.)"""
+    pcm = np.asarray(pcm)
+    stream = StreamingLogMel()
+    step = _BLOCK_ROWS * HOP
+    mel = [stream.push(pcm[i:i + step]) for i in range(0, len(pcm), step)]
+    return np.concatenate(mel) if mel else np.zeros((0, N_MELS), dtype=np.float32)
 
 
 def tokens_from_mel(mel: np.ndarray) -> np.ndarray:

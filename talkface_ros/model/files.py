@@ -10,7 +10,7 @@ CONFIG = "config.json"
 CARD = "card.json"
 STREAM_STEP = "stream_step.onnx"
 ENCODE_ALL = "encode_all.onnx"
-DENOISE_STEP = "denoise_step.onnx"
+DENOISE_ALL = "denoise_all.onnx"
 
 
 class ModelFileError(RuntimeError):

@@ -50,7 +50,7 @@ class _OrtBackend:
     def __init__(self, directory: Path, threads: int) -> None:
         import onnxruntime as ort
 
-        from talkface_ros.model.files import DENOISE_STEP, ENCODE_ALL, STREAM_STEP
+        from talkface_ros.model.files import DENOISE_ALL, ENCODE_ALL, STREAM_STEP
 
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
@@ -58,7 +58,7 @@ class _OrtBackend:
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.sessions = {}
-        for name in (STREAM_STEP, ENCODE_ALL, DENOISE_STEP):
+        for name in (STREAM_STEP, ENCODE_ALL, DENOISE_ALL):
             path = directory / name
             if not path.is_file():
                 raise ModelFileError(f"model file missing: {path} (run `talkface export-onnx {directory}`)")
@@ -68,7 +68,7 @@ class _OrtBackend:
                 raise ModelFileError(f"model file {path} is corrupt: {str(exc)[:300]}") from None
         self.step_session = self.sessions[STREAM_STEP]
         self.encode_session = self.sessions[ENCODE_ALL]
-        self.denoise_session = self.sessions[DENOISE_STEP]
+        self.denoise_all_session = self.sessions[DENOISE_ALL]
 
     def stream_step(self, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         frame, _, k, v = self.step_session.run(None, feeds)
@@ -77,8 +77,8 @@ class _OrtBackend:
     def encode_all(self, tokens: np.ndarray) -> np.ndarray:
         return self.encode_session.run(None, {"tokens": tokens})[0]
 
-    def denoise(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
-        return self.denoise_session.run(None, feeds)[0]
+    def denoise_all(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        return self.denoise_all_session.run(None, feeds)[0]
 
 
 class _TorchBackend:
@@ -86,14 +86,14 @@ class _TorchBackend:
         import torch
 
         from talkface_ros.model.checkpoint import load_checkpoint
-        from talkface_ros.model.steps import DenoiseStep, EncodeAll, StreamStep
+        from talkface_ros.model.steps import DenoiseAll, EncodeAll, StreamStep
 
         torch.set_num_threads(threads)
         self.torch = torch
         model, _, _ = load_checkpoint(directory)
         self.step_module = StreamStep(model).eval()
         self.encode_module = EncodeAll(model).eval()
-        self.denoise_module = DenoiseStep(model).eval()
+        self.denoise_all_module = DenoiseAll(model).eval()
 
     def _t(self, feeds: dict[str, np.ndarray]) -> dict:
         return {k: self.torch.from_numpy(np.ascontiguousarray(v)) for k, v in feeds.items()}
@@ -107,9 +107,9 @@ class _TorchBackend:
         with self.torch.inference_mode():
             return self.encode_module(self.torch.from_numpy(tokens)).numpy()
 
-    def denoise(self, feeds):
+    def denoise_all(self, feeds):
         with self.torch.inference_mode():
-            return self.denoise_module(**self._t(feeds)).numpy()
+            return self.denoise_all_module(**self._t(feeds)).numpy()
 
 
 class FaceStreamer:
@@ -219,11 +219,13 @@ class FaceStreamer:
         frames += self.push(np.zeros(self.lookahead * SAMPLES_PER_FRAME, dtype=np.float32))
         return frames
 
-    # -- offline (same computation, batched encoder) ---------------------------------------------------------
+    # -- offline (same computation, batched encoder and denoiser terms) --------------------------------------------
     def animate(self, pcm: np.ndarray) -> np.ndarray:
         """A whole utterance -> [ceil(N / 320), 55] frames, equal to reset + push + flush (within float
-        tolerance): the encoder runs over all tokens at once, the denoiser frame by frame with the same noise."""
-        from talkface_ros.model.features import audio_tokens
+        tolerance): the encoder runs over all tokens at once, and the denoiser over all frames in one call
+        (`DenoiseAll`: its history-free terms batched, the recurrence on its own outputs inside the graph), with
+        the same noise draws."""
+        from talkface_ros.model.features import audio_tokens, to_float
 
         self.reset()
         pcm = np.asarray(pcm).reshape(-1)
@@ -231,30 +233,35 @@ class FaceStreamer:
         if n_frames == 0:
             return np.zeros((0, FRAME_SIZE), dtype=np.float32)
         pad = n_frames * SAMPLES_PER_FRAME - len(pcm) + self.lookahead * SAMPLES_PER_FRAME
-        audio = np.concatenate([pcm.astype(np.float32) / 32768.0 if pcm.dtype == np.int16 else pcm.astype(np.float32),
-                                np.zeros(pad, dtype=np.float32)])
-        tokens = audio_tokens(audio)[None].astype(np.float32)
-        n_tokens = tokens.shape[1]
+        if pcm.dtype != np.int16:  # as push() reads it (int16 stays int16: the same samples, converted once)
+            pcm = to_float(pcm)
+        tokens = audio_tokens(np.concatenate([pcm, np.zeros(pad, dtype=pcm.dtype)]))
+        n_tokens = tokens.shape[0]
         block_pad = (-n_tokens) % self.window  # the blocked encoder graph takes whole windows
-        padded = np.concatenate([tokens, np.full((1, block_pad, tokens.shape[2]), np.log(1e-6), np.float32)], axis=1)
-        h_all = self.backend.encode_all(padded)[0, :n_tokens]
+        padded = np.empty((1, n_tokens + block_pad, tokens.shape[1]), dtype=np.float32)
+        padded[0, :n_tokens] = tokens
+        padded[0, n_tokens:] = np.log(1e-6)
+        h_all = self.backend.encode_all(padded)[0]
         # the same noise stream as n_frames calls of _noise() (the generator is sequential)
         noise = self.rng.standard_normal((n_frames, FRAME_SIZE)).astype(np.float32)
-        out = np.empty((n_frames, FRAME_SIZE), dtype=np.float32)
-        history = self.history.copy()
-        feeds = {"h": None, "history": history, "noise": None, "emotion": self._emotion,
-                 "lookahead": self._lookahead_arr}
-        for t in range(n_frames):
-            feeds["h"] = h_all[t + self.lookahead: t + self.lookahead + 1]
-            feeds["noise"] = noise[t: t + 1]
-            raw = self.backend.denoise(feeds)
-            if not np.isfinite(raw).all():  # never feed NaN back (the graph clamps finite values already)
-                raw = sanitize_frames(raw)
-            out[t] = raw[0]
-            history[0, :-1] = history[0, 1:]
-            history[0, -1] = raw[0]
+        h = np.ascontiguousarray(h_all[self.lookahead: self.lookahead + n_frames])
+        out = self.backend.denoise_all({"h": h, "history": self.history, "noise": noise, "emotion": self._emotion,
+                                        "lookahead": self._lookahead_arr})
+        bad = ~np.isfinite(out).all(axis=1)
+        if bad.any():  # the graph fed a NaN frame back; streaming feeds back its sanitized frame: redo from there
+            out = self._denoise_from(int(np.argmax(bad)), out, h, noise)
         out = sanitize_frames(out)
-        self.history = history
+        self.history = np.concatenate([self.history, out[None]], axis=1)[:, -self.history_len:].copy()
         self.n_frames = n_frames
         self.n_tokens = n_tokens
         return out
+
+    def _denoise_from(self, start: int, out: np.ndarray, h: np.ndarray, noise: np.ndarray) -> np.ndarray:
+        """Frames from `start` on one call each, each fed back sanitized like `_emit` does (only after a NaN)."""
+        k = self.history_len
+        frames = np.concatenate([self.history[0], out])  # frames[k + t] = frame t; those before `start` are good
+        for t in range(start, len(out)):
+            raw = self.backend.denoise_all({"h": h[t:t + 1], "history": frames[None, t:t + k], "noise": noise[t:t + 1],
+                                            "emotion": self._emotion, "lookahead": self._lookahead_arr})
+            frames[k + t] = sanitize_frames(raw[0])
+        return frames[k:]

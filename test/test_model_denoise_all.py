@@ -1,0 +1,162 @@
+"""The offline graphs of `talkface animate`: DenoiseAll (the denoiser recurrence in one call) and EncodeAll equal
+the per-frame streaming computation; FaceStreamer.animate == reset + push + flush frame by frame for both backends,
+also after a NaN frame; the shipped model carries denoise_all.onnx. Tiny random-weight models (fast)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from talkface_ros.face.arkit import FRAME_SIZE, sanitize_frames
+from talkface_ros.model.checkpoint import save_checkpoint
+from talkface_ros.model.export import export_onnx
+from talkface_ros.model.files import DENOISE_ALL, ModelFileError
+from talkface_ros.model.network import FaceModel, ModelConfig
+from talkface_ros.model.steps import DenoiseAll, DenoiseStep, EncodeAll
+from talkface_ros.model.streamer import FaceStreamer, default_model_dir
+
+TINY = dict(d_model=32, n_layer=2, n_head=2, window=8, den_hidden=32, den_layers=2, history=3)
+TOL = 1e-4  # the offline == streaming tolerance of test_model_streaming / test_animate
+
+
+def _random_model(seed: int = 0) -> FaceModel:
+    torch.manual_seed(seed)
+    model = FaceModel(ModelConfig(**TINY))
+    with torch.no_grad():  # every part matters, the zero-initialised emotion input included
+        for p in model.parameters():
+            p.add_(0.2 * torch.randn_like(p))
+        model.face_mean.uniform_(0.1, 0.5)
+        model.face_std.uniform_(0.1, 0.3)
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("tiny_denoise_all")
+    model = _random_model()
+    save_checkpoint(model, d)
+    export_onnx(model, d)
+    return d
+
+
+def _audio(seconds: float, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    n = int(seconds * 16000)
+    env = np.repeat(rng.uniform(0, 1, n // 1600 + 1), 1600)[:n]
+    return (rng.standard_normal(n) * env * 6000).clip(-32768, 32767).astype(np.int16)
+
+
+def test_denoise_all_equals_denoise_step_fed_back_frame_by_frame():
+    model = _random_model(1)
+    T, K = 60, model.cfg.history
+    g = torch.Generator().manual_seed(0)
+    h = torch.randn(T, model.cfg.d_model, generator=g)
+    noise = torch.randn(T, FRAME_SIZE, generator=g)
+    history = torch.rand(1, K, FRAME_SIZE, generator=g) * 0.5
+    emotion = torch.zeros(1, model.cfg.n_emotions)
+    emotion[0, 3] = 0.8
+    lookahead = torch.tensor([2])
+    step = DenoiseStep(model)
+    with torch.no_grad():
+        offline = DenoiseAll(model)(h, history, noise, emotion, lookahead)
+        hist, expected = history.clone(), []
+        for t in range(T):
+            raw = step(h[t:t + 1], hist, noise[t:t + 1], emotion, lookahead)
+            frame = torch.from_numpy(sanitize_frames(raw.numpy()))
+            expected.append(frame)
+            hist = torch.cat([hist[:, 1:], frame[:, None]], dim=1)
+    torch.testing.assert_close(offline, torch.cat(expected), atol=2e-5, rtol=0)
+    assert offline.shape == (T, FRAME_SIZE)
+
+
+@pytest.mark.parametrize("batch,blocks", [(1, 1), (1, 4), (2, 3)])
+def test_encode_all_equals_the_encoder(batch, blocks):
+    model = _random_model(2)
+    tokens = torch.randn(batch, blocks * model.cfg.window, model.cfg.token_dim) * 3
+    with torch.no_grad():
+        torch.testing.assert_close(EncodeAll(model)(tokens), model.encoder(tokens), atol=2e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "torch"])
+@pytest.mark.parametrize("lookahead", [0, 2])
+def test_animate_equals_streaming_push_frame_by_frame(model_dir, backend, lookahead):
+    pcm = _audio(2.37, seed=lookahead)
+    s = FaceStreamer.from_pretrained(model_dir, backend=backend, lookahead=lookahead, seed=11)
+    s.set_emotion("surprised", 0.7)
+    rng = np.random.default_rng(3)
+    frames, i = [], 0
+    while i < len(pcm):  # odd chunk sizes, as the node gets them
+        n = int(rng.integers(1, 900))
+        frames += s.push(pcm[i:i + n])
+        i += n
+    frames += s.flush()
+    streamed = np.stack([f.values for f in frames])
+    offline = s.animate(pcm)
+    assert offline.shape == streamed.shape == (-(-len(pcm) // 320), FRAME_SIZE)
+    np.testing.assert_allclose(offline, streamed, atol=TOL, rtol=0)
+    # the stream continues from the offline state like from the streamed one
+    assert s.n_frames == len(frames)
+    np.testing.assert_allclose(s.history[0], streamed[-s.history_len:], atol=TOL, rtol=0)
+
+
+class _ScriptedNoise:
+    """Stands in for the streamer's generator: the same rows whatever the batch size they are drawn in."""
+
+    def __init__(self, rows: np.ndarray) -> None:
+        self.rows, self.i = rows, 0
+
+    def standard_normal(self, shape):
+        n = shape[0]
+        out = self.rows[self.i:self.i + n]
+        self.i += n
+        return out.reshape(shape)
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "torch"])
+def test_a_nan_frame_is_fed_back_sanitized_like_streaming(model_dir, backend):
+    pcm = _audio(0.8, seed=5)
+    rows = np.random.default_rng(0).standard_normal((200, FRAME_SIZE))
+    rows[9, :5] = np.nan  # frame 9 comes out NaN, streaming feeds back its sanitized values
+
+    class Streamer(FaceStreamer):
+        def reset(self) -> None:
+            super().reset()
+            self.rng = _ScriptedNoise(rows)
+
+    s = Streamer.from_pretrained(model_dir, backend=backend)
+    streamed = np.stack([f.values for f in s.push(pcm) + s.flush()])
+    offline = s.animate(pcm)
+    assert np.isfinite(offline).all()
+    assert (streamed[9] == 0).all() and (offline[9] == 0).all()  # sanitize_frames: NaN -> 0
+    np.testing.assert_allclose(offline, streamed, atol=TOL, rtol=0)
+
+
+def test_animate_of_short_and_empty_audio(model_dir):
+    s = FaceStreamer.from_pretrained(model_dir, lookahead=1)
+    assert s.animate(np.zeros(0, np.int16)).shape == (0, FRAME_SIZE)
+    one = s.animate(np.full(5, 1000, np.int16))
+    s.reset()
+    streamed = np.stack([f.values for f in s.push(np.full(5, 1000, np.int16)) + s.flush()])
+    assert one.shape == (1, FRAME_SIZE)
+    np.testing.assert_allclose(one, streamed, atol=TOL, rtol=0)
+    floats = s.animate(np.full(700, 0.25, np.float64))
+    s.reset()
+    np.testing.assert_allclose(floats, np.stack([f.values for f in s.push(np.full(700, 0.25)) + s.flush()]), atol=TOL)
+
+
+def test_missing_denoise_all_graph_is_named(model_dir, tmp_path):
+    for f in model_dir.iterdir():
+        if f.name != DENOISE_ALL:
+            (tmp_path / f.name).write_bytes(f.read_bytes())
+    with pytest.raises(ModelFileError, match="denoise_all.onnx"):
+        FaceStreamer.from_pretrained(tmp_path)
+
+
+def test_the_shipped_model_has_the_offline_graph_and_stays_small():
+    d = default_model_dir()
+    assert (d / DENOISE_ALL).is_file()
+    assert sum(f.stat().st_size for f in d.iterdir() if f.is_file()) < 20e6
+    frames = FaceStreamer.from_pretrained(d).animate(_audio(0.5))
+    assert frames.shape == (25, FRAME_SIZE) and np.isfinite(frames).all()
