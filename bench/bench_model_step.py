@@ -41,7 +41,7 @@ def main() -> None:
         result[f"{backend}_step_us"] = {"median": round(float(np.median(us)), 1),
                                         "p99": round(float(np.percentile(us, 99)), 1),
                                         "mean": round(float(us.mean()), 1)}
-    # offline throughput of the animate path (batched encoder + per-frame denoiser), onnxruntime 1 thread
+    # offline throughput of the animate path (batched encoder + the denoiser recurrence in one call), onnxruntime 1 thread
     s = FaceStreamer.from_pretrained(args.model, threads=1)
     n = int(args.audio_seconds * 16000)
     env = np.repeat(rng.uniform(0, 1, n // 1600 + 1), 1600)[:n]
