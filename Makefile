@@ -26,6 +26,8 @@ test: setup
 	$(ENV) python -m pytest -q -p no:cacheprovider test
 
 bench: setup
+	# the FaceFormer-style peer of bench_peer.py needs transformers (random weights, nothing downloaded)
+	$(VENV)/bin/pip install -q -e '.[bench]'
 	$(ENV) for b in bench/bench_*.py; do python "$$b"; done
 
 clean:
