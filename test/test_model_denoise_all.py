@@ -16,6 +16,7 @@ from talkface_ros.model.files import DENOISE_ALL, ModelFileError
 from talkface_ros.model.network import FaceModel, ModelConfig
 from talkface_ros.model.steps import DenoiseAll, DenoiseStep, EncodeAll
 from talkface_ros.model.streamer import FaceStreamer, default_model_dir
+from model_helpers import speech_like_pcm
 
 TINY = dict(d_model=32, n_layer=2, n_head=2, window=8, den_hidden=32, den_layers=2, history=3)
 TOL = 1e-4  # the offline == streaming tolerance of test_model_streaming / test_animate
@@ -41,11 +42,7 @@ def model_dir(tmp_path_factory) -> Path:
     return d
 
 
-def _audio(seconds: float, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    n = int(seconds * 16000)
-    env = np.repeat(rng.uniform(0, 1, n // 1600 + 1), 1600)[:n]
-    return (rng.standard_normal(n) * env * 6000).clip(-32768, 32767).astype(np.int16)
+_audio = speech_like_pcm
 
 
 def test_denoise_all_equals_denoise_step_fed_back_frame_by_frame():

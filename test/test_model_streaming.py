@@ -14,6 +14,7 @@ from talkface_ros.model.checkpoint import ModelFileError, load_checkpoint, save_
 from talkface_ros.model.export import export_onnx
 from talkface_ros.model.network import FaceModel, ModelConfig
 from talkface_ros.model.streamer import FaceStreamer
+from model_helpers import speech_like_pcm
 
 TINY = dict(d_model=32, n_layer=2, n_head=2, window=8, den_hidden=32, den_layers=1, history=3)
 
@@ -38,11 +39,7 @@ def model_dir(tmp_path_factory) -> Path:
     return d
 
 
-def _audio(seconds: float, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    n = int(seconds * 16000)
-    env = np.repeat(rng.uniform(0, 1, n // 1600 + 1), 1600)[:n]
-    return (rng.standard_normal(n) * env * 6000).clip(-32768, 32767).astype(np.int16)
+_audio = speech_like_pcm
 
 
 def test_encoder_step_equals_full_sequence_beyond_the_window():
