@@ -67,6 +67,29 @@ def test_shipped_real_sentences_bring_bilabials_and_rounded_vowels():
     assert all((i.phone_class & ROUNDED_VOWEL).any() for i in items.values())
 
 
+def test_ktuberling_words_bring_bilabials_and_rounded_vowels(tmp_path):
+    pytest.importorskip("pocketsphinx")
+    from talkface_ros.eval.real_set import KTUBERLING_DIR, build_ktuberling_set
+    from talkface_ros.face.visemes import BILABIAL, OPEN_VOWEL, ROUNDED_VOWEL
+
+    with pytest.raises(FileNotFoundError, match="KTuberling"):
+        build_ktuberling_set(tmp_path / "none")
+    if not (KTUBERLING_DIR / "ball.ogg").exists():
+        pytest.skip("ktuberling-data not installed")
+    items = {i.id: i for i in build_ktuberling_set(stems=["ball", "umbrella", "shoe", "moon_moonwalker", "pizzeria_pepper"])}
+    assert len(items) == 5
+    for item in items.values():
+        assert item.reference.shape == (len(item.phone_class), 55)
+        assert len(item.phone_class) == -(-len(item.audio) // 320)
+    for word in ("ball", "umbrella", "moon_moonwalker", "pizzeria_pepper"):
+        assert ((items[word].phone_class & BILABIAL) != 0).sum() >= 2, word
+    for word in ("shoe", "moon_moonwalker"):
+        assert ((items[word].phone_class & ROUNDED_VOWEL) != 0).sum() >= 3, word
+    # the word is spoken within its clip: its phones cover speech, not the whole file
+    ball = items["ball"].phone_class
+    assert ball[0] == 0 and ((ball & OPEN_VOWEL) != 0).sum() + ((ball & ROUNDED_VOWEL) != 0).sum() >= 5
+
+
 def test_festival_segs_and_timing():
     from talkface_ros.data import festival
     from talkface_ros.data.align_check import check_festival

@@ -41,7 +41,8 @@ def test_train_resume_distill_export_and_run(corpus, tmp_path):
     args = ["train", "--corpus", str(corpus), "-o", str(teacher), "--threads", "1", *TINY]
     assert talkface(args + ["--steps", "40", "--set", "save_every=20", "--set", "warmup=5"]) == 0
     card = json.loads((teacher / "card.json").read_text())
-    assert card["train"]["step"] == 40 and card["train"]["clips"] == 6 and "val_v_loss" in card["train"]
+    # 6 utterances, each with one augmented copy (TrainConfig.audio_copies = 1)
+    assert card["train"]["step"] == 40 and card["train"]["clips"] == 12 and "val_v_loss" in card["train"]
     assert card["git_commit"]
     first_loss = card["train"]["val_aux_mse"]
     # resume: continues from step 40 (optimizer moments restored from the safetensors file)
@@ -61,6 +62,48 @@ def test_train_resume_distill_export_and_run(corpus, tmp_path):
     s = FaceStreamer.from_pretrained(student)
     frames = s.push(np.zeros(16000, np.int16))
     assert len(frames) == 50 and all(np.isfinite(f.values).all() for f in frames)
+
+
+def test_augmented_copies_keep_the_labels_and_change_the_audio(corpus):
+    from talkface_ros.model.data import load_clips
+
+    clean = load_clips(str(corpus), "train")
+    clips = load_clips(str(corpus), "train", audio_copies=2, rng=np.random.default_rng(0))
+    assert len(clean) == 6 and len(clips) == 18
+    for i, original in enumerate(clean):
+        group = clips[3 * i:3 * i + 3]
+        assert group[0].id == original.id and np.array_equal(group[0].tokens, original.tokens)
+        for copy in group[1:]:
+            assert copy.id.startswith(original.id + "+aug")
+            assert np.array_equal(copy.frames, original.frames) and np.array_equal(copy.phone_class, original.phone_class)
+            assert copy.tokens.shape == original.tokens.shape and np.isfinite(copy.tokens).all()
+            assert np.abs(copy.tokens - original.tokens).mean() > 0.1  # the audio really changed
+    again = load_clips(str(corpus), "train", audio_copies=2, rng=np.random.default_rng(0))
+    assert all(np.array_equal(a.tokens, b.tokens) for a, b in zip(clips, again))  # seeded: reproducible
+    with pytest.raises(ValueError, match="rng"):
+        load_clips(str(corpus), "train", audio_copies=1)
+
+
+def test_spectral_jitter_moves_formants_by_the_drawn_factor_and_tilts_without_shifting_the_mean():
+    from talkface_ros.model.data import _MEL_CENTRES_HZ, spectral_jitter
+    from talkface_ros.model.features import _hz_to_mel
+
+    x = np.full((1, 4, 160), -8.0, np.float32)
+    x[..., 30] = x[..., 80 + 30] = 0.0  # one formant-like peak at mel bin 30 in both halves of each token
+    assert spectral_jitter(x, np.random.default_rng(0), 0.0, 0.0) is x
+    for seed in range(5):
+        alpha = float(np.exp(np.random.default_rng(seed).uniform(-0.12, 0.12)))  # the function's first draw
+        y = spectral_jitter(x, np.random.default_rng(seed), 0.12, 0.0)
+        mel = _hz_to_mel(_MEL_CENTRES_HZ)
+        expected = int(np.argmin(np.abs(mel - _hz_to_mel(np.array(alpha * _MEL_CENTRES_HZ[30])))))
+        assert abs(int(np.argmax(y[0, 0, :80])) - expected) <= 1 and abs(int(np.argmax(y[0, 0, 80:])) - expected) <= 1
+    flat = np.full((3, 2, 160), -4.0, np.float32)
+    tilted = spectral_jitter(flat, np.random.default_rng(1), 0.0, 2.0)
+    halves = tilted.reshape(3, 4, 80)
+    assert np.allclose(halves.mean(axis=2), -4.0, atol=1e-5)  # a tilt about mid-band
+    slopes = halves[:, 0, -1] - halves[:, 0, 0]
+    assert np.all(np.abs(slopes) <= 2.0) and np.ptp(slopes) > 0.1  # per crop, within the range
+    assert np.all(halves == halves[:, :1])  # the same tilt for every frame of a crop
 
 
 def test_train_rejects_an_unknown_config_field(corpus, tmp_path):

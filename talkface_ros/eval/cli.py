@@ -12,7 +12,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     names = sorted([*SYSTEMS, "teacher"])
     parser.add_argument("--system", default="energy,mfcc", help=f"comma-separated: {', '.join(names)}")
-    parser.add_argument("--set", dest="eval_set", default="synth-heldout", help="comma-separated: synth-heldout (voice + lang), synth-heldout-voice, synth-heldout-lang, synth-val, real")
+    parser.add_argument("--set", dest="eval_set", default="synth-heldout", help="comma-separated: synth-heldout (voice + lang), synth-heldout-voice, synth-heldout-lang, synth-val, real (= real-sentences + real-words)")
     parser.add_argument("--corpus", default="out/corpus", help="corpus directory for synth-heldout")
     parser.add_argument("--model", default=None, help="model folder for --system model (default: the shipped one)")
     parser.add_argument("--backend", default="onnxruntime", choices=["onnxruntime", "torch"], help="backend for --system model")
@@ -38,11 +38,15 @@ def load_set(name: str, corpus_dir: str, max_utterances: int):
         if not items:
             raise SystemExit(f"{corpus_dir} has no utterances in {splits[name]}")
         return items
-    if name == "real":
-        from talkface_ros.eval.real_set import build_real_set
+    real = {"real": "build_real_set", "real-sentences": "build_sentence_set", "real-words": "build_ktuberling_set"}
+    if name in real:
+        from talkface_ros.eval import real_set
 
-        return build_real_set()
-    raise SystemExit(f"unknown eval set {name!r} ({', '.join(splits)}, real)")
+        try:
+            return getattr(real_set, real[name])()
+        except FileNotFoundError as exc:
+            raise SystemExit(f"eval set {name!r}: {exc}") from None
+    raise SystemExit(f"unknown eval set {name!r} ({', '.join([*splits, *real])})")
 
 
 def run(args: argparse.Namespace) -> int:

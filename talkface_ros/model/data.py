@@ -1,4 +1,13 @@
-"""Training batches from the corpus (contract A): audio tokens and face frames in memory, random crops."""
+"""Training batches from the corpus (contract A): audio tokens and face frames in memory, random crops.
+
+Two augmentations aim at what the synthetic corpus lacks, real voices and real rooms:
+  - `load_clips(..., audio_copies=N, rng=...)`: N extra copies of each clip whose audio went through
+    `talkface_ros.data.augment` (reverberation, band limits, noise, resampling, gain) before the front end;
+  - `spectral_jitter`, per crop: a vocal-tract-length warp of the mel axis (formants scaled by a factor
+    exp(U(-warp, warp))) and a spectral tilt (a straight line in log power across the mel bins: microphone
+    and voice colour).
+The labels (face frames, phone classes) are untouched: neither changes timing.
+"""
 from __future__ import annotations
 
 import logging
@@ -8,7 +17,7 @@ import numpy as np
 import torch
 
 from talkface_ros.face.emotion import EMOTION_INDEX, EMOTIONS
-from talkface_ros.model.features import audio_tokens
+from talkface_ros.model.features import N_MELS, TOKEN_DIM, _hz_to_mel, _mel_to_hz, audio_tokens
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +31,9 @@ class Clip:
     id: str = ""
 
 
-def clip_from_utterance(utt) -> Clip:
-    tokens = audio_tokens(utt.audio)
+def clip_from_utterance(utt, audio: np.ndarray | None = None) -> Clip:
+    """audio: the utterance's audio replaced (an augmented copy, same length)."""
+    tokens = audio_tokens(utt.audio if audio is None else audio)
     T = min(len(tokens), len(utt.frames))
     emotion = np.zeros(len(EMOTIONS), dtype=np.float32)
     emotion[EMOTION_INDEX.get(utt.emotion, 0)] = float(utt.intensity)
@@ -31,18 +41,66 @@ def clip_from_utterance(utt) -> Clip:
                 utt.phone_class[:T], emotion, utt.id)
 
 
-def load_clips(corpus_dir: str, split: str, limit: int | None = None) -> list[Clip]:
+def load_clips(corpus_dir: str, split: str, limit: int | None = None, audio_copies: int = 0,
+               rng: np.random.Generator | None = None) -> list[Clip]:
+    """The utterances of `split` (at most `limit`), each followed by `audio_copies` augmented copies
+    (augmented audio, the same labels; `rng` draws the augmentations: seed it for a reproducible run)."""
+    from talkface_ros.data.augment import augment
     from talkface_ros.data.corpus import Corpus
 
+    if audio_copies and rng is None:
+        raise ValueError("audio_copies needs an rng")
     clips = []
+    n_utts = 0
     for utt in Corpus(corpus_dir).utterances(split):
         clip = clip_from_utterance(utt)
-        if len(clip.tokens) > 0:
-            clips.append(clip)
-        if limit is not None and len(clips) >= limit:
+        if len(clip.tokens) == 0:
+            continue
+        clips.append(clip)
+        for k in range(audio_copies):
+            noisy = np.clip(np.round(augment(utt.audio, rng) * 32767.0), -32768, 32767).astype(np.int16)
+            copy = clip_from_utterance(utt, noisy)
+            copy.id = f"{utt.id}+aug{k}"
+            clips.append(copy)
+        n_utts += 1
+        if limit is not None and n_utts >= limit:
             break
-    log.info("loaded %d %s clips (%.1f min)", len(clips), split, sum(len(c.tokens) for c in clips) / 3000.0)
+    log.info("loaded %d %s clips (%d utterances + %d augmented copies each, %.1f min)", len(clips), split, n_utts,
+             audio_copies, sum(len(c.tokens) for c in clips) / 3000.0)
     return clips
+
+
+_MEL_CENTRES_HZ = _mel_to_hz(np.linspace(_hz_to_mel(np.array(20.0)), _hz_to_mel(np.array(7600.0)), N_MELS + 2))[1:-1]
+
+
+def spectral_jitter(tokens: np.ndarray, rng: np.random.Generator, warp: float, tilt: float) -> np.ndarray:
+    """tokens [B, S, 160] log-mel (two 80-bin frames per token) -> the same shape, per crop b: the mel axis
+    warped so that a formant at f Hz moves to alpha f (alpha = exp(U(-warp, warp))), then a tilt of
+    U(-tilt, tilt) natural-log units from the lowest to the highest bin (linear across bins, zero mid-band)."""
+    if warp <= 0.0 and tilt <= 0.0:
+        return tokens
+    B, S, D = tokens.shape
+    if D != TOKEN_DIM:
+        raise ValueError(f"tokens must be [B, S, {TOKEN_DIM}], got {tokens.shape}")
+    mel = tokens.reshape(B, S * D // N_MELS, N_MELS)
+    bins = np.arange(N_MELS, dtype=np.float64)
+    centres_mel = _hz_to_mel(_MEL_CENTRES_HZ)
+    out = np.empty_like(mel)
+    ramp = np.linspace(-0.5, 0.5, N_MELS)
+    for b in range(B):
+        x = mel[b]
+        if warp > 0.0:
+            alpha = float(np.exp(rng.uniform(-warp, warp)))
+            # the warped bin i shows what the original spectrum had at centre_i / alpha
+            src = np.interp(_hz_to_mel(_MEL_CENTRES_HZ / alpha), centres_mel, bins)
+            lo = np.floor(src).astype(np.int64)
+            hi = np.minimum(lo + 1, N_MELS - 1)
+            w = (src - lo).astype(np.float32)
+            x = x[:, lo] * (1.0 - w) + x[:, hi] * w
+        if tilt > 0.0:
+            x = x + np.float32(rng.uniform(-tilt, tilt)) * ramp.astype(np.float32)
+        out[b] = x
+    return np.maximum(out, np.float32(np.log(1e-6))).reshape(B, S, D)
 
 
 @dataclass

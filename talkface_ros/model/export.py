@@ -13,7 +13,7 @@ import torch
 from talkface_ros.model.checkpoint import load_checkpoint, save_checkpoint
 from talkface_ros.model.files import DENOISE_ALL, ENCODE_ALL, STREAM_STEP
 from talkface_ros.model.network import FaceModel
-from talkface_ros.model.steps import DenoiseAll, EncodeAll, StreamStep
+from talkface_ros.model.steps import DenoiseAll, EncodeAll, StreamStep, frame_limits
 
 log = logging.getLogger(__name__)
 
@@ -66,15 +66,6 @@ class _Prepare(torch.nn.Module):
         return self.all.prepare(h, noise, emotion, lookahead)
 
 
-class _Step(torch.nn.Module):
-    def __init__(self, all_: DenoiseAll) -> None:
-        super().__init__()
-        self.all = all_
-
-    def forward(self, hist, c, xn):
-        return self.all.step(hist, c, xn)
-
-
 def _to_onnx(module: torch.nn.Module, args: tuple, names: list[str], outputs: list[str], dynamic: dict | None = None):
     import onnx
 
@@ -84,25 +75,84 @@ def _to_onnx(module: torch.nn.Module, args: tuple, names: list[str], outputs: li
     return onnx.load_from_string(buf.getvalue())
 
 
-def _prefix_names(graph, prefix: str) -> None:
-    """Every value, node and initializer name of `graph` (no nested graphs) gets `prefix`, so that the graph can
-    be a subgraph without shadowing a name of the outer graph."""
-    def rename(name: str) -> str:
-        return prefix + name if name else name
+def _denoise_step_body(all_: DenoiseAll, lo: np.ndarray, span: np.ndarray):
+    """The Scan body: one frame of `DenoiseAll.step`, written op by op for onnxruntime (19 kernels where the
+    exported module gave 24 after ORT's fusions): each residual add + layer norm is one SkipLayerNormalization
+    (its `bias` input carries fc2's bias, its `beta` the conditioning), fc1 + GELU two kernels, and frames
+    and history live in *limit units* ((x - lo) / (hi - lo), folded into the history and output weights)
+    so that the clamp is one Clip(0, 1). Inputs: hist [1, K * 55] (limit units), c_t, xn_t [1, hidden];
+    outputs: hist_out, frame [1, 55] (limit units)."""
+    from onnx import TensorProto, helper, numpy_helper
 
-    for node in graph.node:
-        node.name = rename(node.name)
-        node.input[:] = [rename(n) for n in node.input]
-        node.output[:] = [rename(n) for n in node.output]
-    for seq in (graph.input, graph.output, graph.value_info, graph.initializer):
-        for item in seq:
-            item.name = rename(item.name)
+    den, hid, fd = all_.den, all_.hidden, all_.face_dim
+    k = all_.w_hist.shape[0] // fd
+
+    def arr(t) -> np.ndarray:
+        return (t.detach().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)).astype(np.float32)
+
+    inits = {
+        "w_hist": arr(all_.w_hist) * np.tile(span, k)[:, None],
+        "w_out": arr(all_.w_out) / span[None, :], "b_out": (arr(all_.b_out) - lo) / span,
+        "ln_out_w": arr(den.ln_out.weight), "ln_out_b": arr(den.ln_out.bias),
+        "hid_shape": np.array([hid], np.int64), "zero": np.array(0.0, np.float32), "one": np.array(1.0, np.float32),
+        "slice_start": np.array([fd], np.int64), "slice_end": np.array([k * fd], np.int64),
+        "slice_axis": np.array([1], np.int64),
+    }
+    nodes = [
+        helper.make_node("Gemm", ["hist", "w_hist", "c_t"], ["cond"]),
+        helper.make_node("Reshape", ["cond", "hid_shape"], ["cond1"]),
+    ]
+    blocks = den.blocks
+    # z0 = cond + xn; u0 = LN0(z0) with shift cond (the norm's own shift is folded into fc1's bias)
+    nodes.append(helper.make_node("SkipLayerNormalization", ["cond", "xn_t", "ln0_w", "cond1"], ["u0", "", "", "z0"],
+                                  domain="com.microsoft", epsilon=blocks[0].ln.eps))
+    inits["ln0_w"] = arr(blocks[0].ln.weight)
+    for i, block in enumerate(blocks):
+        inits[f"fc1_w{i}"] = arr(block.fc1.weight).T.copy()
+        inits[f"fc1_b{i}"] = arr(getattr(all_, f"fc1_bias_{i}"))
+        inits[f"fc2_w{i}"] = arr(block.fc2.weight).T.copy()
+        inits[f"fc2_b{i}"] = arr(block.fc2.bias)
+        nodes += [
+            helper.make_node("Gemm", [f"u{i}", f"fc1_w{i}", f"fc1_b{i}"], [f"a{i}"]),
+            helper.make_node("Gelu", [f"a{i}"], [f"g{i}"], domain="com.microsoft"),
+            helper.make_node("MatMul", [f"g{i}", f"fc2_w{i}"], [f"f{i}"]),
+        ]
+        if i + 1 < len(blocks):  # z_{i+1} = z_i + fc2(..); u_{i+1} = LN_{i+1}(z_{i+1}) with shift cond
+            inits[f"ln{i + 1}_w"] = arr(blocks[i + 1].ln.weight)
+            nodes.append(helper.make_node(
+                "SkipLayerNormalization", [f"z{i}", f"f{i}", f"ln{i + 1}_w", "cond1", f"fc2_b{i}"],
+                [f"u{i + 1}", "", "", f"z{i + 1}"], domain="com.microsoft", epsilon=blocks[i + 1].ln.eps))
+        else:  # the output norm
+            nodes.append(helper.make_node(
+                "SkipLayerNormalization", [f"z{i}", f"f{i}", "ln_out_w", "ln_out_b", f"fc2_b{i}"], ["u_out"],
+                domain="com.microsoft", epsilon=den.ln_out.eps))
+    nodes += [
+        helper.make_node("Gemm", ["u_out", "w_out", "b_out"], ["frame_free"]),
+        helper.make_node("Clip", ["frame_free", "zero", "one"], ["frame"]),
+        helper.make_node("Slice", ["hist", "slice_start", "slice_end", "slice_axis"], ["hist_old"]),
+        helper.make_node("Concat", ["hist_old", "frame"], ["hist_out"], axis=1),
+    ]
+    f32 = TensorProto.FLOAT
+    return helper.make_graph(
+        [helper.make_node(n.op_type, [f"step/{x}" if x else "" for x in n.input],
+                          [f"step/{x}" if x else "" for x in n.output], domain=n.domain, name=f"step/{i}",
+                          **{a.name: helper.get_attribute_value(a) for a in n.attribute})
+         for i, n in enumerate(nodes)],
+        "denoise_step",
+        [helper.make_tensor_value_info("step/hist", f32, [1, k * fd]),
+         helper.make_tensor_value_info("step/c_t", f32, [1, hid]),
+         helper.make_tensor_value_info("step/xn_t", f32, [1, hid])],
+        [helper.make_tensor_value_info("step/hist_out", f32, [1, k * fd]),
+         helper.make_tensor_value_info("step/frame", f32, [1, fd])],
+        [numpy_helper.from_array(v, f"step/{name}") for name, v in inits.items()],
+    )
 
 
 def denoise_all_onnx(model: FaceModel):
     """`DenoiseAll` as one ONNX graph: (h [T, d], history [1, K, 55], noise [T, 55], emotion [1, 7],
-    lookahead [1]) -> frames [T, 55]. The batched `prepare` part feeds a Scan over the frames whose body is
-    `step` (state: the flattened history); one onnxruntime call runs the whole recurrence."""
+    lookahead [1]) -> frames [T, 55]. The batched `prepare` part (exported from torch) feeds a Scan over the
+    frames whose body is `_denoise_step_body` (state: the flattened history, in limit units); one onnxruntime
+    call runs the whole recurrence."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -113,26 +163,36 @@ def denoise_all_onnx(model: FaceModel):
                                      torch.zeros(1, c.n_emotions), torch.zeros(1, dtype=torch.int64)),
                     ["h", "noise", "emotion", "lookahead"], ["c", "xn"],
                     {"h": {0: "T"}, "noise": {0: "T"}, "c": {0: "T"}, "xn": {0: "T"}})
+    lo_t, hi_t = frame_limits()
+    lo, span = lo_t.numpy().astype(np.float32), (hi_t - lo_t).numpy().astype(np.float32)
     flat = c.history * c.face_dim
-    body = _to_onnx(_Step(all_), (torch.zeros(1, flat), torch.zeros(1, c.den_hidden), torch.zeros(1, c.den_hidden)),
-                    ["hist", "c_t", "xn_t"], ["hist_out", "frame"]).graph
-    _prefix_names(body, "step/")
-    body.name = "denoise_step"
+    body = _denoise_step_body(all_, lo, span)
+    # history in limit units: hist_raw @ w_hist = hist_units @ (span * w_hist) + lo @ w_hist (the constant joins c)
+    c_shift = np.tile(lo, c.history) @ all_.w_hist.numpy()
     graph = prep.graph
     graph.name = "denoise_all"
     graph.input.insert(1, helper.make_tensor_value_info("history", TensorProto.FLOAT, [1, c.history, c.face_dim]))
     del graph.output[:]
     graph.output.append(helper.make_tensor_value_info("frames", TensorProto.FLOAT, ["T", c.face_dim]))
     graph.initializer.extend([numpy_helper.from_array(np.array([1, flat], np.int64), "all/hist_shape"),
-                              numpy_helper.from_array(np.array([1], np.int64), "all/axis1")])
+                              numpy_helper.from_array(np.array([1], np.int64), "all/axis1"),
+                              numpy_helper.from_array(lo, "all/lo"), numpy_helper.from_array(span, "all/span"),
+                              numpy_helper.from_array(c_shift.astype(np.float32), "all/c_shift")])
     graph.node.extend([
-        helper.make_node("Reshape", ["history", "all/hist_shape"], ["all/hist0"], name="all/Reshape"),
-        helper.make_node("Unsqueeze", ["c", "all/axis1"], ["all/c3"], name="all/Unsqueeze_c"),
+        helper.make_node("Sub", ["history", "all/lo"], ["all/hist_off"], name="all/Sub"),
+        helper.make_node("Div", ["all/hist_off", "all/span"], ["all/hist_units"], name="all/Div"),
+        helper.make_node("Reshape", ["all/hist_units", "all/hist_shape"], ["all/hist0"], name="all/Reshape"),
+        helper.make_node("Add", ["c", "all/c_shift"], ["all/c_units"], name="all/Add_c"),
+        helper.make_node("Unsqueeze", ["all/c_units", "all/axis1"], ["all/c3"], name="all/Unsqueeze_c"),
         helper.make_node("Unsqueeze", ["xn", "all/axis1"], ["all/xn3"], name="all/Unsqueeze_xn"),
         helper.make_node("Scan", ["all/hist0", "all/c3", "all/xn3"], ["all/hist_last", "all/frames3"],
                          name="all/Scan", num_scan_inputs=2, body=body),
-        helper.make_node("Squeeze", ["all/frames3", "all/axis1"], ["frames"], name="all/Squeeze"),
+        helper.make_node("Squeeze", ["all/frames3", "all/axis1"], ["all/frames_units"], name="all/Squeeze"),
+        helper.make_node("Mul", ["all/frames_units", "all/span"], ["all/frames_off"], name="all/Mul"),
+        helper.make_node("Add", ["all/frames_off", "all/lo"], ["frames"], name="all/Add_lo"),
     ])
+    del prep.opset_import[:]
+    prep.opset_import.extend([helper.make_opsetid("", OPSET), helper.make_opsetid("com.microsoft", 1)])
     onnx.checker.check_model(prep)
     return prep
 

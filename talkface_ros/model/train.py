@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from talkface_ros.model.checkpoint import CARD, load_checkpoint, read_json, save_checkpoint
-from talkface_ros.model.data import Batch, feature_stats, load_clips, sample_batch
+from talkface_ros.model.data import Batch, feature_stats, load_clips, sample_batch, spectral_jitter
 from talkface_ros.model.diffusion import ddim_sample, one_step, v_loss
 from talkface_ros.model.network import FaceModel, ModelConfig
 from talkface_ros.model.steps import frame_limits
@@ -39,6 +39,9 @@ class TrainConfig:
     aux_weight: float = 1.0  # aux regression head, always on h[t] (lookahead 0): see aux_loss
     history_drop: float = 0.0  # this fraction of frames sees the clip-start (all-zero) history instead
     causal_history: float = 0.0  # this fraction of crops is conditioned on the aux head's causal estimates
+    audio_copies: int = 1  # augmented copies of each training clip (data.load_clips)
+    spec_warp: float = 0.12  # vocal-tract warp range, log of the formant factor (data.spectral_jitter)
+    spec_tilt: float = 2.0  # spectral tilt range, natural-log power units end to end
     seed: int = 0
     threads: int = 2
     save_every: int = 250
@@ -60,6 +63,9 @@ class DistillConfig:
     history_drop: float = 0.0  # as TrainConfig.history_drop (teacher target and student see the same history)
     own_history: float = 0.0  # this fraction of crops is conditioned on the student's own rollout (exposure bias)
     causal_history: float = 0.0  # as TrainConfig.causal_history
+    audio_copies: int = 1  # as TrainConfig.audio_copies
+    spec_warp: float = 0.12
+    spec_tilt: float = 2.0
     seed: int = 1
     threads: int = 2
     save_every: int = 200
@@ -115,6 +121,12 @@ def _select(batch: Batch, h: torch.Tensor, model: FaceModel, history_noise: floa
     emotion = batch.emotion[:, None].expand(B, S, -1)[idx]
     lookahead = torch.full((x0.shape[0],), L, dtype=torch.long)
     return x0, h_shift[idx], hist, hist_clean, emotion, lookahead
+
+
+def jitter_tokens(batch: Batch, rng: np.random.Generator, warp: float, tilt: float) -> Batch:
+    if warp <= 0.0 and tilt <= 0.0:
+        return batch
+    return replace(batch, tokens=torch.from_numpy(spectral_jitter(batch.tokens.numpy(), rng, warp, tilt)))
 
 
 def aux_loss(model: FaceModel, batch: Batch, h: torch.Tensor) -> torch.Tensor:
@@ -200,7 +212,7 @@ def train(corpus: str, out: str, tcfg: TrainConfig, mcfg: ModelConfig, resume: b
     torch.set_num_threads(tcfg.threads)
     torch.manual_seed(tcfg.seed)
     out_dir = Path(out)
-    clips = load_clips(corpus, "train", limit)
+    clips = load_clips(corpus, "train", limit, tcfg.audio_copies, np.random.default_rng([tcfg.seed, 7]))
     val = load_clips(corpus, "val", limit) or clips[:8]
     if not clips:
         raise ValueError(f"no training utterances in {corpus}")
@@ -231,6 +243,7 @@ def train(corpus: str, out: str, tcfg: TrainConfig, mcfg: ModelConfig, resume: b
         for group in opt.param_groups:
             group["lr"] = lr_at(step, tcfg.steps, tcfg.lr, tcfg.warmup)
         batch = sample_batch(clips, tcfg.batch, tcfg.seq, mcfg.history, int(rng.integers(0, mcfg.max_lookahead + 1)), rng)
+        batch = jitter_tokens(batch, rng, tcfg.spec_warp, tcfg.spec_tilt)
         h = model.encoder(batch.tokens)
         if tcfg.causal_history > 0.0:
             chosen = torch.rand(batch.history.shape[0], generator=gen) < tcfg.causal_history
@@ -267,7 +280,7 @@ def distill(teacher_dir: str, corpus: str, out: str, dcfg: DistillConfig, resume
     torch.set_num_threads(dcfg.threads)
     torch.manual_seed(dcfg.seed)
     out_dir = Path(out)
-    clips = load_clips(corpus, "train", limit)
+    clips = load_clips(corpus, "train", limit, dcfg.audio_copies, np.random.default_rng([dcfg.seed, 7]))
     start_step = 0
     if resume and (out_dir / "model.safetensors").is_file() and read_json(out_dir / CARD).get("distill"):
         model, card, extra = load_checkpoint(out_dir)
@@ -298,6 +311,7 @@ def distill(teacher_dir: str, corpus: str, out: str, dcfg: DistillConfig, resume
             group["lr"] = lr_at(step, dcfg.steps, dcfg.lr, 50)
         L = int(rng.integers(0, model.cfg.max_lookahead + 1))
         batch = sample_batch(clips, dcfg.batch, dcfg.seq, model.cfg.history, L, rng)
+        batch = jitter_tokens(batch, rng, dcfg.spec_warp, dcfg.spec_tilt)
         with torch.no_grad():
             h = model.encoder(batch.tokens)
         if dcfg.own_history > 0.0:
