@@ -41,19 +41,24 @@ def main() -> None:
         result[f"{backend}_step_us"] = {"median": round(float(np.median(us)), 1),
                                         "p99": round(float(np.percentile(us, 99)), 1),
                                         "mean": round(float(us.mean()), 1)}
-    # offline throughput of the animate path (batched encoder + the denoiser recurrence in one call), onnxruntime 1 thread
-    s = FaceStreamer.from_pretrained(args.model, threads=1)
+    # offline throughput of the animate path (front end, batched encoder, the denoiser recurrence in one call),
+    # onnxruntime; `threads` = 2 runs the front end and the encoder on two threads (the denoiser stays on one)
     n = int(args.audio_seconds * 16000)
     env = np.repeat(rng.uniform(0, 1, n // 1600 + 1), 1600)[:n]
     pcm = (rng.standard_normal(n) * env * 5000).astype(np.int16)
-    s.animate(pcm[:16000])
-    runs = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        s.animate(pcm)
-        runs.append(time.perf_counter() - t0)
-    result["animate_x_realtime"] = round(args.audio_seconds / min(runs), 1)
-    result["animate_seconds_per_audio_second_ms"] = round(1000 * min(runs) / args.audio_seconds, 2)
+    streamers = {threads: FaceStreamer.from_pretrained(args.model, threads=threads) for threads in (1, 2)}
+    runs: dict[int, list[float]] = {1: [], 2: []}
+    for s in streamers.values():
+        s.animate(pcm[:16000])
+    for _ in range(5):  # alternating, so that both see the same machine
+        for threads, s in streamers.items():
+            t0 = time.perf_counter()
+            s.animate(pcm)
+            runs[threads].append(time.perf_counter() - t0)
+    for threads, suffix in ((1, ""), (2, "_2_threads")):
+        best = min(runs[threads])
+        result[f"animate_x_realtime{suffix}"] = round(args.audio_seconds / best, 1)
+        result[f"animate_seconds_per_audio_second_ms{suffix}"] = round(1000 * best / args.audio_seconds, 2)
     print(json.dumps(result, indent=2))
 
 

@@ -98,6 +98,14 @@ def test_animate_equals_streaming_push_frame_by_frame(model_dir, backend, lookah
     np.testing.assert_allclose(s.history[0], streamed[-s.history_len:], atol=TOL, rtol=0)
 
 
+def test_animate_on_two_threads_gives_the_one_thread_frames(model_dir):
+    pcm = _audio(6.1, seed=5)  # long enough for the front end to split its frames between the threads
+    one = FaceStreamer.from_pretrained(model_dir, seed=2).animate(pcm)
+    two = FaceStreamer.from_pretrained(model_dir, seed=2, threads=2).animate(pcm)
+    assert one.shape == two.shape == (-(-len(pcm) // 320), FRAME_SIZE)
+    np.testing.assert_allclose(two, one, atol=TOL, rtol=0)
+
+
 class _ScriptedNoise:
     """Stands in for the streamer's generator: the same rows whatever the batch size they are drawn in."""
 

@@ -14,6 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     synth.add_argument("--workers", type=int, default=2)
     synth.add_argument("--shard-seconds", type=float, default=120.0)
     synth.add_argument("--festival-share", type=float, default=0.12, help="share of utterances from Festival voices (0 = espeak-ng only)")
+    synth.add_argument("--flite-share", type=float, default=0.15, help="share of utterances from flite voices, aligned with pocketsphinx (0 = none)")
     synth.add_argument("--no-progress", action="store_true")
     align = sub.add_parser("align-check", help="phone-timing error vs audio silence boundaries, per language")
     align.add_argument("--languages", default="en-us,de,fr,es,ru,fi")
@@ -28,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
 
         if args.hours <= 0 or args.workers < 1 or args.shard_seconds <= 0:
             raise SystemExit("--hours, --workers and --shard-seconds must be positive")
-        summary = synthesize(SynthConfig(out=args.out, hours=args.hours, seed=args.seed, shard_seconds=args.shard_seconds, workers=args.workers, festival_share=args.festival_share), progress=not args.no_progress)
+        summary = synthesize(SynthConfig(out=args.out, hours=args.hours, seed=args.seed, shard_seconds=args.shard_seconds, workers=args.workers, festival_share=args.festival_share, flite_share=args.flite_share), progress=not args.no_progress)
         print(json.dumps(summary))
         return 0
     if args.action == "align-check":

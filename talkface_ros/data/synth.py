@@ -37,6 +37,7 @@ class SynthConfig:
     workers: int = 2
     neutral_share: float = 0.35
     festival_share: float = 0.12  # of utterances, when festival is installed
+    flite_share: float = 0.15  # of utterances, when flite and pocketsphinx are installed
 
     @property
     def num_shards(self) -> int:
@@ -118,12 +119,59 @@ def make_festival_utterances(rng: np.random.Generator, prefix: str, count: int, 
     return out
 
 
+_ALIGNER = None
+
+
+def make_flite_utterances(rng: np.random.Generator, prefix: str, count: int, seed: int, neutral_share: float) -> list[Utterance]:
+    """`count` English sentences from flite voices (all in training: the held-out voices stay the espeak
+    variants and Festival's ked), phones by forced alignment. Own speaking rate and pitch per sentence."""
+    global _ALIGNER
+    from talkface_ros.data import flite
+
+    if count <= 0 or not flite.available():
+        return []
+    try:
+        from talkface_ros.data.sphinx_align import SphinxAligner
+
+        if _ALIGNER is None:
+            _ALIGNER = SphinxAligner()
+    except RuntimeError as exc:
+        log.warning("no flite sentences: %s", exc)
+        return []
+    out: list[Utterance] = []
+    tries = 0
+    while len(out) < count and tries < 4 * count:
+        tries += 1
+        name = str(rng.choice(flite.FLITE_VOICES))
+        voice = flite.FliteVoice(name, round(float(rng.uniform(0.85, 1.25)), 2),
+                                 None if rng.random() < 0.5 else round(float(rng.uniform(0.8, 1.25)) * (170.0 if name == "slt" else 105.0), 1))
+        text = random_sentence("en", rng, max_words=8)
+        try:
+            result = flite.synth(text, voice, _ALIGNER)
+        except (flite.FliteError, OSError, subprocess.TimeoutExpired) as exc:
+            log.warning("flite %s failed, skipping: %s", name, exc)
+            continue
+        if result is None:
+            continue
+        style = speaker_style(seed, "flite:" + name, 50)
+        split = "val" if rng.random() < 0.04 else "train"
+        utt = _finish(rng, f"{prefix}-l{len(out):03d}", result, style, neutral_share, language="en-us",
+                      voice=f"flite:{name}@s{voice.duration_stretch}", synth="flite", split=split)
+        if utt is not None:
+            out.append(utt)
+    return out
+
+
 def make_shard(config: SynthConfig, shard: int) -> tuple[int, float]:
     """Generate and write one shard; returns (shard, seconds of audio)."""
     rng = np.random.default_rng([config.seed, shard])
     # About 3 s per sentence: festival's share of the shard, synthesised in one festival process.
     festival_count = int(round(config.festival_share * config.shard_seconds / 3.0))
     utterances = make_festival_utterances(rng, f"s{config.seed}-{shard:05d}", festival_count, config.seed, config.neutral_share)
+    # flite from its own RNG stream: the espeak and Festival draws stay those of a corpus made without it
+    flite_count = int(round(config.flite_share * config.shard_seconds / 3.0))
+    utterances += make_flite_utterances(np.random.default_rng([config.seed, shard, 99991]), f"s{config.seed}-{shard:05d}",
+                                        flite_count, config.seed, config.neutral_share)
     seconds = sum(len(u.audio) for u in utterances) / 16000.0
     n = 0
     while seconds < config.shard_seconds:

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from talkface_ros.data.phones import ARPABET_IPA, Phone
+from talkface_ros.data.phones import Phone
+from talkface_ros.data.sphinx_align import SphinxAligner, trim_leading_silence  # noqa: F401 (re-exported)
 from talkface_ros.eval.evaluate import EvalItem
 
 log = logging.getLogger(__name__)
@@ -81,47 +82,15 @@ def load_wav_16k(path: str | Path) -> np.ndarray:
     return np.clip(np.round(audio * 32767), -32768, 32767).astype(np.int16)
 
 
+_ALIGNER = None
+
+
 def force_align(audio: np.ndarray, transcript: str) -> list[Phone]:
     """pocketsphinx phone alignment (10 ms resolution) -> contiguous IPA phones, silence = ""."""
-    try:
-        from pocketsphinx import Decoder
-    except ImportError as exc:
-        raise RuntimeError("the real eval set needs pocketsphinx: pip install pocketsphinx") from exc
-    decoder = Decoder(samprate=16000, loglevel="ERROR")
-    decoder.set_align_text(transcript.lower())
-    raw = audio.astype(np.int16).tobytes()
-    decoder.start_utt(); decoder.process_raw(raw, full_utt=True); decoder.end_utt()  # noqa: E702
-    decoder.set_alignment()
-    decoder.start_utt(); decoder.process_raw(raw, full_utt=True); decoder.end_utt()  # noqa: E702
-    phones = []
-    for word in decoder.get_alignment():
-        for phone in word:
-            name = phone.name.upper()
-            if name not in ARPABET_IPA:
-                log.warning("unknown ARPAbet phone %s", name)
-            phones.append(Phone(ARPABET_IPA.get(name, ""), phone.start / 100.0, (phone.start + phone.duration) / 100.0))
-    end = len(audio) / 16000
-    if phones and phones[-1].end < end:
-        phones.append(Phone("", phones[-1].end, end))
-    return trim_leading_silence(phones, audio)
-
-
-def trim_leading_silence(phones: list[Phone], audio: np.ndarray, threshold_db: float = -35.0) -> list[Phone]:
-    """pocketsphinx's alignment mode puts no silence before the first word, so the first phone absorbs the
-    leading silence: start it at the audio onset (first 5 ms above threshold_db of the peak) instead."""
-    if not phones or not phones[0].symbol or len(audio) < 80:
-        return phones
-    x = audio.astype(np.float64)
-    n = len(x) // 80
-    energy = 10 * np.log10(np.mean(x[: n * 80].reshape(n, 80) ** 2, axis=1) + 1e-9)
-    active = np.flatnonzero(energy > energy.max() + threshold_db)
-    if len(active) == 0:
-        return phones
-    onset = float(active[0] * 80 / 16000)
-    first = phones[0]
-    if onset - first.start > 0.01 and onset < first.end - 0.02:
-        return [Phone("", first.start, onset), Phone(first.symbol, onset, first.end), *phones[1:]]
-    return phones
+    global _ALIGNER
+    if _ALIGNER is None:
+        _ALIGNER = SphinxAligner()
+    return _ALIGNER.align(audio, transcript)
 
 
 def _aligned_items(directory: Path, transcripts: dict[str, str], missing_hint: str) -> list[EvalItem]:

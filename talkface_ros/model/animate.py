@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 def animate_file(path: str, model: str | None = None, backend: str = "onnxruntime", lookahead: int = 0,
-                 seed: int = 0, emotion: str = "neutral", streaming: bool = False) -> np.ndarray:
+                 seed: int = 0, emotion: str = "neutral", streaming: bool = False, threads: int = 1) -> np.ndarray:
     """-> [ceil(samples / 320), 55] frames at 50 Hz. Raises AudioFileError / ModelFileError / ValueError."""
     from talkface_ros.audio.pcm import float_to_int16
     from talkface_ros.audio.wav import load_audio
@@ -28,7 +28,7 @@ def animate_file(path: str, model: str | None = None, backend: str = "onnxruntim
 
     emo = parse_emotion(emotion)
     pcm = float_to_int16(load_audio(path))
-    streamer = FaceStreamer.from_pretrained(model, backend=backend, threads=1, lookahead=lookahead, seed=seed)
+    streamer = FaceStreamer.from_pretrained(model, backend=backend, threads=threads, lookahead=lookahead, seed=seed)
     streamer.set_emotion(emo.label, emo.intensity)
     if streaming:
         frames = streamer.push(pcm) + streamer.flush()
@@ -48,6 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=None, help="model folder (default: the shipped model)")
     parser.add_argument("--backend", default="onnxruntime", choices=("onnxruntime", "torch"))
     parser.add_argument("--streaming", action="store_true", help="run the node's push() path (slower, same result)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads for the front end and the encoder (the denoiser recurrence always runs on one); "
+                             "the output does not depend on it")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,10 +62,13 @@ def run(args: argparse.Namespace) -> int:
     if not np.isfinite(args.fps) or args.fps <= 0:
         log.error("--fps must be positive")
         return 2
+    if args.threads < 1:
+        log.error("--threads must be >= 1")
+        return 2
     t0 = time.perf_counter()
     try:
         frames = animate_file(args.input, args.model, args.backend, args.lookahead, args.seed, args.emotion,
-                              args.streaming)
+                              args.streaming, args.threads)
     except (AudioFileError, ModelFileError, ValueError) as exc:
         log.error("%s", exc)
         return 1

@@ -52,18 +52,24 @@ class _OrtBackend:
 
         from talkface_ros.model.files import DENOISE_ALL, ENCODE_ALL, STREAM_STEP
 
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        def options(intra_op_threads: int):
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = intra_op_threads
+            opts.inter_op_num_threads = 1
+            opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            return opts
+
+        # the denoiser recurrence is a chain of tiny matrix-vector products: a thread pool only adds its sync cost
+        threads_of = {STREAM_STEP: threads, ENCODE_ALL: threads, DENOISE_ALL: 1}
         self.sessions = {}
         for name in (STREAM_STEP, ENCODE_ALL, DENOISE_ALL):
             path = directory / name
             if not path.is_file():
                 raise ModelFileError(f"model file missing: {path} (run `talkface export-onnx {directory}`)")
             try:
-                self.sessions[name] = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+                self.sessions[name] = ort.InferenceSession(str(path), options(threads_of[name]),
+                                                           providers=["CPUExecutionProvider"])
             except Exception as exc:  # onnxruntime raises its own exception types
                 raise ModelFileError(f"model file {path} is corrupt: {str(exc)[:300]}") from None
         self.step_session = self.sessions[STREAM_STEP]
@@ -134,6 +140,7 @@ class FaceStreamer:
         self.history_len = int(config["history"])
         self.cache_shape = (int(config["n_layer"]), 1, int(config["n_head"]), self.window,
                             int(config["d_model"]) // int(config["n_head"]))
+        self.threads = int(threads)
         self.backend = _OrtBackend(directory, threads) if backend == "onnxruntime" else _TorchBackend(directory, threads)
         self._emotion = emotion_vector("neutral", 1.0)
         self._lookahead_arr = np.array([self.lookahead], dtype=np.int64)
@@ -235,7 +242,7 @@ class FaceStreamer:
         pad = n_frames * SAMPLES_PER_FRAME - len(pcm) + self.lookahead * SAMPLES_PER_FRAME
         if pcm.dtype != np.int16:  # as push() reads it (int16 stays int16: the same samples, converted once)
             pcm = to_float(pcm)
-        tokens = audio_tokens(np.concatenate([pcm, np.zeros(pad, dtype=pcm.dtype)]))
+        tokens = audio_tokens(np.concatenate([pcm, np.zeros(pad, dtype=pcm.dtype)]), workers=self.threads)
         n_tokens = tokens.shape[0]
         block_pad = (-n_tokens) % self.window  # the blocked encoder graph takes whole windows
         padded = np.empty((1, n_tokens + block_pad, tokens.shape[1]), dtype=np.float32)
