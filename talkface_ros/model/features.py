@@ -102,20 +102,19 @@ def log_mel(pcm: np.ndarray) -> np.ndarray:
     return np.concatenate(mel) if mel else np.zeros((0, N_MELS), dtype=np.float32)
 
 
-def log_mel_threaded(pcm: np.ndarray, workers: int) -> np.ndarray:
-    """`log_mel(pcm)` with the frames split into `workers` contiguous ranges computed on threads (numpy's FFT
-    and the sparse product release the GIL). Every frame is computed by the same per-frame code from the same
-    samples, so the result is bit-identical to `log_mel`."""
-    x = np.concatenate([np.zeros(WIN - HOP), to_float(pcm)])
-    n_frames = max(0, (len(x) - (WIN - HOP)) // HOP)
-    if workers <= 1 or n_frames < 2 * _BLOCK_ROWS:
-        return _log_mel_windows(x, n_frames) if n_frames else np.zeros((0, N_MELS), dtype=np.float32)
-    from concurrent.futures import ThreadPoolExecutor
+def with_left_context(pcm: np.ndarray) -> np.ndarray:
+    """The float64 samples that mel frame m reads at [m * HOP, m * HOP + WIN): WIN - HOP zeros, then `pcm`."""
+    return np.concatenate([np.zeros(WIN - HOP), to_float(pcm)])
 
-    bounds = np.linspace(0, n_frames, workers + 1).astype(int)
-    with ThreadPoolExecutor(workers) as pool:
-        parts = pool.map(lambda ab: _log_mel_windows(x[ab[0] * HOP:], ab[1] - ab[0]), zip(bounds[:-1], bounds[1:]))
-        return np.concatenate(list(parts))
+
+def tokens_between(context_samples: np.ndarray, t0: int, t1: int) -> np.ndarray:
+    """Tokens t0 .. t1 - 1 of an utterance from `with_left_context(pcm)`: bit-identical to
+    `audio_tokens(pcm)[t0:t1]` (every mel frame is computed on its own), so a long utterance can be
+    featurised in pieces, e.g. beside the encoder of the previous piece."""
+    available = (len(context_samples) - (WIN - HOP)) // HOP // MELS_PER_TOKEN
+    if not 0 <= t0 <= t1 <= available:
+        raise ValueError(f"tokens {t0}..{t1} outside the utterance's {available}")
+    return _log_mel_windows(context_samples[2 * t0 * HOP:], 2 * (t1 - t0)).reshape(t1 - t0, TOKEN_DIM)
 
 
 def tokens_from_mel(mel: np.ndarray) -> np.ndarray:
@@ -124,10 +123,9 @@ def tokens_from_mel(mel: np.ndarray) -> np.ndarray:
     return mel[: n * MELS_PER_TOKEN].reshape(n, TOKEN_DIM)
 
 
-def audio_tokens(pcm: np.ndarray, workers: int = 1) -> np.ndarray:
-    """Offline: complete 20 ms tokens of `pcm` -> [len(pcm) // 320, 160] float32 (`workers` > 1: on threads,
-    the same values)."""
-    return tokens_from_mel(log_mel(pcm) if workers <= 1 else log_mel_threaded(pcm, workers))
+def audio_tokens(pcm: np.ndarray) -> np.ndarray:
+    """Offline: complete 20 ms tokens of `pcm` -> [len(pcm) // 320, 160] float32."""
+    return tokens_from_mel(log_mel(pcm))
 
 
 class StreamingLogMel:
