@@ -64,6 +64,38 @@ def test_train_resume_distill_export_and_run(corpus, tmp_path):
     assert len(frames) == 50 and all(np.isfinite(f.values).all() for f in frames)
 
 
+def test_distill_aux_weight_pulls_the_articulation_towards_the_aux_estimate(corpus, tmp_path):
+    """DistillConfig.aux_weight: the student's lip channels follow the aux head's lag-free estimate of frame t."""
+    import torch
+
+    from talkface_ros.model.data import load_clips, sample_batch
+    from talkface_ros.model.diffusion import one_step
+    from talkface_ros.model.train import ARTICULATION_IDX, _select
+
+    teacher = tmp_path / "teacher"
+    assert talkface(["train", "--corpus", str(corpus), "-o", str(teacher), "--threads", "1", *TINY,
+                     "--steps", "40", "--set", "warmup=5"]) == 0
+    gaps = {}
+    for weight in (0.0, 50.0):
+        out = tmp_path / f"student_{weight}"
+        assert talkface(["distill", str(teacher), "--corpus", str(corpus), "-o", str(out), "--threads", "1",
+                         "--steps", "100", "--set", "batch=4", "--set", "seq=30", "--set", "teacher_steps=2",
+                         "--set", "lr=0.003", "--set", f"aux_weight={weight}"]) == 0
+        card = json.loads((out / "card.json").read_text())
+        assert card["distill"]["config"]["aux_weight"] == weight and "aux" in card["distill"]["last_loss"]
+        model, _, _ = load_checkpoint(out)
+        clips = load_clips(str(corpus), "train")
+        batch = sample_batch(clips, 4, 30, model.cfg.history, 0, np.random.default_rng(5), gain_db=0.0)
+        with torch.no_grad():
+            h = model.encoder(batch.tokens)
+            _, hh, hist, _, emo, la = _select(batch, h, model, 0.0, torch.Generator().manual_seed(0))
+            pred = one_step(model.student, torch.randn(hh.shape[0], 55, generator=torch.Generator().manual_seed(1)),
+                            hh, hist, emo, la)
+            aux = model.aux_head(h[batch.valid])
+        gaps[weight] = float((pred - aux)[:, ARTICULATION_IDX].abs().mean())
+    assert gaps[50.0] < 0.7 * gaps[0.0], gaps
+
+
 def test_augmented_copies_keep_the_labels_and_change_the_audio(corpus):
     from talkface_ros.model.data import load_clips
 

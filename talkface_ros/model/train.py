@@ -17,6 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from talkface_ros.face.arkit import INDEX
 from talkface_ros.model.checkpoint import CARD, load_checkpoint, read_json, save_checkpoint
 from talkface_ros.model.data import Batch, feature_stats, load_clips, sample_batch, spectral_jitter
 from talkface_ros.model.diffusion import ddim_sample, one_step, v_loss
@@ -24,6 +25,12 @@ from talkface_ros.model.network import FaceModel, ModelConfig
 from talkface_ros.model.steps import frame_limits
 
 log = logging.getLogger(__name__)
+
+# the lip-sync channels (no emotion in them), for DistillConfig.aux_weight
+ARTICULATION = ("jawOpen", "mouthClose", "mouthFunnel", "mouthPucker", "mouthRollLower", "mouthRollUpper",
+                "mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft", "mouthUpperUpRight",
+                "mouthShrugLower", "mouthShrugUpper")
+ARTICULATION_IDX = [INDEX[name] for name in ARTICULATION]
 
 
 @dataclass
@@ -62,6 +69,8 @@ class DistillConfig:
     history_noise: float = 0.1
     history_drop: float = 0.0  # as TrainConfig.history_drop (teacher target and student see the same history)
     own_history: float = 0.0  # this fraction of crops is conditioned on the student's own rollout (exposure bias)
+    aux_weight: float = 0.0  # pull the student's articulation channels towards the aux head's lag-free estimate
+    aux_max_lookahead: int = 3  # ... in crops with at most this lookahead
     causal_history: float = 0.0  # as TrainConfig.causal_history
     audio_copies: int = 1  # as TrainConfig.audio_copies
     spec_warp: float = 0.12
@@ -326,6 +335,8 @@ def distill(teacher_dir: str, corpus: str, out: str, dcfg: DistillConfig, resume
         x0, hh, hist, hist_clean, emo, la = _select(batch, h, model, dcfg.history_noise, gen)
         pick = torch.randperm(x0.shape[0], generator=gen)[: dcfg.frames_per_batch]
         x0, hh, hist, hist_clean, emo, la = x0[pick], hh[pick], hist[pick], hist_clean[pick], emo[pick], la[pick]
+        with torch.no_grad():  # the aux head's estimate of frame t, from h[t] (never h[t + L]): lag-free
+            aux_target = model.aux_head(h[batch.valid][pick])[:, ARTICULATION_IDX]
         hist = drop_history(model, hist, dcfg.history_drop, gen)
         noise = torch.randn(x0.shape, generator=gen)
         target = ddim_sample(model.teacher, noise, hh, hist, emo, la, dcfg.teacher_steps, dcfg.guidance)
@@ -335,7 +346,10 @@ def distill(teacher_dir: str, corpus: str, out: str, dcfg: DistillConfig, resume
         prev, prev2 = hist_clean[:, -1], hist_clean[:, -2]
         velocity = F.mse_loss(pred - prev, x0 - prev)
         jitter = F.mse_loss(pred - 2 * prev + prev2, x0 - 2 * prev + prev2)
-        loss = distill_loss + dcfg.gt_weight * gt_loss + dcfg.velocity_weight * velocity + dcfg.jitter_weight * jitter
+        aux = F.mse_loss(pred[:, ARTICULATION_IDX], aux_target)
+        aux_weight = dcfg.aux_weight if L <= dcfg.aux_max_lookahead else 0.0
+        loss = (distill_loss + dcfg.gt_weight * gt_loss + dcfg.velocity_weight * velocity
+                + dcfg.jitter_weight * jitter + aux_weight * aux)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -348,7 +362,8 @@ def distill(teacher_dir: str, corpus: str, out: str, dcfg: DistillConfig, resume
                                         "nfe_teacher": dcfg.teacher_steps * (2 if dcfg.guidance != 1.0 else 1),
                                         "nfe_student": 1,
                                         "last_loss": {"distill": distill_loss.item(), "gt": gt_loss.item(),
-                                                      "velocity": velocity.item(), "jitter": jitter.item()}},
+                                                      "velocity": velocity.item(), "jitter": jitter.item(),
+                                                      "aux": aux.item()}},
                     "git_commit": git_commit()}
             save_checkpoint(model, out_dir, card, _optimizer_state(opt, params))
     model.eval()
