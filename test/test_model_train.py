@@ -117,8 +117,8 @@ def test_augmented_copies_keep_the_labels_and_change_the_audio(corpus):
 
 
 def test_spectral_jitter_moves_formants_by_the_drawn_factor_and_tilts_without_shifting_the_mean():
-    from talkface_ros.model.data import _MEL_CENTRES_HZ, spectral_jitter
-    from talkface_ros.model.features import _hz_to_mel
+    from talkface_ros.model.data import spectral_jitter
+    from talkface_ros.model.features import MEL_CENTRES_HZ as _MEL_CENTRES_HZ, _hz_to_mel
 
     x = np.full((1, 4, 160), -8.0, np.float32)
     x[..., 30] = x[..., 80 + 30] = 0.0  # one formant-like peak at mel bin 30 in both halves of each token

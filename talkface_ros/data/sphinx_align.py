@@ -63,6 +63,17 @@ class SphinxAligner:
         return trim_leading_silence(phones, audio)
 
 
+_SHARED: SphinxAligner | None = None
+
+
+def shared_aligner() -> SphinxAligner:
+    """One aligner per process (its lexicon decoder takes ~0.4 s to load). RuntimeError without pocketsphinx."""
+    global _SHARED
+    if _SHARED is None:
+        _SHARED = SphinxAligner()
+    return _SHARED
+
+
 def trim_leading_silence(phones: list[Phone], audio: np.ndarray, threshold_db: float = -35.0) -> list[Phone]:
     """pocketsphinx's alignment mode puts no silence before the first word, so the first phone absorbs the
     leading silence: start it at the audio onset (first 5 ms above threshold_db of the peak) instead."""

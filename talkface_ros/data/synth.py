@@ -119,22 +119,16 @@ def make_festival_utterances(rng: np.random.Generator, prefix: str, count: int, 
     return out
 
 
-_ALIGNER = None
-
-
 def make_flite_utterances(rng: np.random.Generator, prefix: str, count: int, seed: int, neutral_share: float) -> list[Utterance]:
     """`count` English sentences from flite voices (all in training: the held-out voices stay the espeak
     variants and Festival's ked), phones by forced alignment. Own speaking rate and pitch per sentence."""
-    global _ALIGNER
     from talkface_ros.data import flite
+    from talkface_ros.data.sphinx_align import shared_aligner
 
     if count <= 0 or not flite.available():
         return []
     try:
-        from talkface_ros.data.sphinx_align import SphinxAligner
-
-        if _ALIGNER is None:
-            _ALIGNER = SphinxAligner()
+        aligner = shared_aligner()
     except RuntimeError as exc:
         log.warning("no flite sentences: %s", exc)
         return []
@@ -147,7 +141,7 @@ def make_flite_utterances(rng: np.random.Generator, prefix: str, count: int, see
                                  None if rng.random() < 0.5 else round(float(rng.uniform(0.8, 1.25)) * (170.0 if name == "slt" else 105.0), 1))
         text = random_sentence("en", rng, max_words=8)
         try:
-            result = flite.synth(text, voice, _ALIGNER)
+            result = flite.synth(text, voice, aligner)
         except (flite.FliteError, OSError, subprocess.TimeoutExpired) as exc:
             log.warning("flite %s failed, skipping: %s", name, exc)
             continue

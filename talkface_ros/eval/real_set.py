@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from talkface_ros.data.phones import Phone
-from talkface_ros.data.sphinx_align import SphinxAligner, trim_leading_silence  # noqa: F401 (re-exported)
+from talkface_ros.data.sphinx_align import shared_aligner, trim_leading_silence  # noqa: F401 (re-exported)
 from talkface_ros.eval.evaluate import EvalItem
 
 log = logging.getLogger(__name__)
@@ -82,57 +82,46 @@ def load_wav_16k(path: str | Path) -> np.ndarray:
     return np.clip(np.round(audio * 32767), -32768, 32767).astype(np.int16)
 
 
-_ALIGNER = None
-
-
 def force_align(audio: np.ndarray, transcript: str) -> list[Phone]:
     """pocketsphinx phone alignment (10 ms resolution) -> contiguous IPA phones, silence = ""."""
-    global _ALIGNER
-    if _ALIGNER is None:
-        _ALIGNER = SphinxAligner()
-    return _ALIGNER.align(audio, transcript)
+    return shared_aligner().align(audio, transcript)
 
 
-def _aligned_items(directory: Path, transcripts: dict[str, str], missing_hint: str) -> list[EvalItem]:
+def _aligned_items(directory: Path, transcripts: dict[str, str], what: str, missing_hint: str) -> list[EvalItem]:
+    """The recordings `directory/STEM.wav|.ogg` aligned with their transcripts and animated by the teacher.
+    FileNotFoundError naming `what` when none is there."""
     from talkface_ros.data.teacher import SpeakerStyle, animate
 
+    if not directory.is_dir():  # one error, not a warning per file
+        raise FileNotFoundError(f"no {what} under {directory} ({missing_hint})")
     items: list[EvalItem] = []
-    if not directory.is_dir():
-        return items
     for stem, transcript in transcripts.items():
-        path = next((p for p in (directory / f"{stem}{ext}" for ext in (".wav", ".ogg")) if p.exists()),
-                directory / f"{stem}.wav")
-        if not path.exists():
-            log.warning("%s missing (%s)", path, missing_hint)
+        path = next((p for p in (directory / f"{stem}.wav", directory / f"{stem}.ogg") if p.exists()), None)
+        if path is None:
+            log.warning("%s/%s.wav|.ogg missing (%s)", directory, stem, missing_hint)
             continue
         audio = load_wav_16k(path)
         phones = force_align(audio, transcript)
         teacher = animate(phones, audio, np.random.default_rng(0), style=SpeakerStyle(head_motion=0.0))
         items.append(EvalItem(stem, audio, teacher.phone_class, teacher.frames))
+    if not items:
+        raise FileNotFoundError(f"no {what} under {directory}")
     return items
 
 
 def build_alsa_set(directory: Path = ALSA_DIR) -> list[EvalItem]:
-    items = _aligned_items(directory, ALSA_TRANSCRIPTS, "install alsa-utils")
-    if not items:
-        raise FileNotFoundError(f"no alsa-utils speech WAVs under {directory}")
-    return items
+    return _aligned_items(directory, ALSA_TRANSCRIPTS, "alsa-utils speech WAVs", "install alsa-utils")
 
 
 def build_arctic_set(directory: Path | None = None) -> list[EvalItem]:
-    items = _aligned_items(directory or real_speech_dir(), ARCTIC_TRANSCRIPTS, "a broken install of talkface_ros")
-    if not items:
-        raise FileNotFoundError(f"no CMU ARCTIC WAVs under {directory or real_speech_dir()}")
-    return items
+    return _aligned_items(directory or real_speech_dir(), ARCTIC_TRANSCRIPTS, "CMU ARCTIC WAVs",
+                          "a broken install of talkface_ros")
 
 
 def build_ktuberling_set(directory: Path = KTUBERLING_DIR, stems: list[str] | None = None) -> list[EvalItem]:
     """stems: only these words (KTUBERLING_TRANSCRIPTS keys; default all)."""
     transcripts = KTUBERLING_TRANSCRIPTS if stems is None else {s: KTUBERLING_TRANSCRIPTS[s] for s in stems}
-    items = _aligned_items(directory, transcripts, "install ktuberling-data")
-    if not items:
-        raise FileNotFoundError(f"no KTuberling English words under {directory}")
-    return items
+    return _aligned_items(directory, transcripts, "KTuberling English words", "install ktuberling-data")
 
 
 def build_sentence_set() -> list[EvalItem]:

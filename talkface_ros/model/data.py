@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from talkface_ros.face.emotion import EMOTION_INDEX, EMOTIONS
-from talkface_ros.model.features import N_MELS, TOKEN_DIM, _hz_to_mel, _mel_to_hz, audio_tokens
+from talkface_ros.model.features import MEL_CENTRES_HZ, N_MELS, SILENT_TOKEN, TOKEN_DIM, _hz_to_mel, audio_tokens
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,8 @@ def load_clips(corpus_dir: str, split: str, limit: int | None = None, audio_copi
     return clips
 
 
-_MEL_CENTRES_HZ = _mel_to_hz(np.linspace(_hz_to_mel(np.array(20.0)), _hz_to_mel(np.array(7600.0)), N_MELS + 2))[1:-1]
+_CENTRES_MEL = _hz_to_mel(MEL_CENTRES_HZ)
+_TILT_RAMP = np.linspace(-0.5, 0.5, N_MELS, dtype=np.float32)  # zero mid-band, 1 from the lowest to the highest bin
 
 
 def spectral_jitter(tokens: np.ndarray, rng: np.random.Generator, warp: float, tilt: float) -> np.ndarray:
@@ -84,23 +85,21 @@ def spectral_jitter(tokens: np.ndarray, rng: np.random.Generator, warp: float, t
         raise ValueError(f"tokens must be [B, S, {TOKEN_DIM}], got {tokens.shape}")
     mel = tokens.reshape(B, S * D // N_MELS, N_MELS)
     bins = np.arange(N_MELS, dtype=np.float64)
-    centres_mel = _hz_to_mel(_MEL_CENTRES_HZ)
     out = np.empty_like(mel)
-    ramp = np.linspace(-0.5, 0.5, N_MELS)
     for b in range(B):
         x = mel[b]
         if warp > 0.0:
             alpha = float(np.exp(rng.uniform(-warp, warp)))
             # the warped bin i shows what the original spectrum had at centre_i / alpha
-            src = np.interp(_hz_to_mel(_MEL_CENTRES_HZ / alpha), centres_mel, bins)
+            src = np.interp(_hz_to_mel(MEL_CENTRES_HZ / alpha), _CENTRES_MEL, bins)
             lo = np.floor(src).astype(np.int64)
             hi = np.minimum(lo + 1, N_MELS - 1)
             w = (src - lo).astype(np.float32)
             x = x[:, lo] * (1.0 - w) + x[:, hi] * w
         if tilt > 0.0:
-            x = x + np.float32(rng.uniform(-tilt, tilt)) * ramp.astype(np.float32)
+            x = x + np.float32(rng.uniform(-tilt, tilt)) * _TILT_RAMP
         out[b] = x
-    return np.maximum(out, np.float32(np.log(1e-6))).reshape(B, S, D)
+    return np.maximum(out, np.float32(SILENT_TOKEN)).reshape(B, S, D)
 
 
 @dataclass
@@ -127,7 +126,7 @@ def sample_batch(clips: list[Clip], batch: int, seq: int, history: int, lookahea
         start = int(rng.integers(0, max(1, T - seq + 1)))
         n = min(seq, T - start)
         # gain augmentation: a level change is a constant shift of log power
-        floor = np.log(1e-6)
+        floor = SILENT_TOKEN
         shift = 2.0 * np.log(10.0 ** (rng.uniform(-gain_db, gain_db / 2) / 20.0))
         tokens[b, :n] = np.maximum(clip.tokens[start:start + n] + shift, floor)
         tokens[b, n:] = floor

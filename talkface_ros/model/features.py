@@ -18,6 +18,8 @@ SAMPLES_PER_FRAME = 320  # one 50 Hz model frame
 MELS_PER_TOKEN = SAMPLES_PER_FRAME // HOP  # 2
 TOKEN_DIM = N_MELS * MELS_PER_TOKEN  # 160
 LOG_FLOOR = 1e-6
+SILENT_TOKEN = float(np.log(LOG_FLOOR))  # the value of every token entry in digital silence
+FMIN_HZ, FMAX_HZ = 20.0, 7600.0
 
 
 def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
@@ -28,10 +30,15 @@ def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
     return 700.0 * (10.0 ** (mel / 2595.0) - 1.0)
 
 
+def mel_band_edges_hz(n_mels: int = N_MELS, fmin: float = FMIN_HZ, fmax: float = FMAX_HZ) -> np.ndarray:
+    """[n_mels + 2]: filter m rises from edge m, peaks at edge m + 1 (its centre) and falls to edge m + 2."""
+    return _mel_to_hz(np.linspace(_hz_to_mel(np.array(fmin)), _hz_to_mel(np.array(fmax)), n_mels + 2))
+
+
 def mel_filterbank(n_mels: int = N_MELS, n_fft: int = N_FFT, sr: int = SAMPLE_RATE,
-                   fmin: float = 20.0, fmax: float = 7600.0) -> np.ndarray:
+                   fmin: float = FMIN_HZ, fmax: float = FMAX_HZ) -> np.ndarray:
     """Triangular HTK-style filters, shape [n_fft // 2 + 1, n_mels] (float64)."""
-    edges = _mel_to_hz(np.linspace(_hz_to_mel(np.array(fmin)), _hz_to_mel(np.array(fmax)), n_mels + 2))
+    edges = mel_band_edges_hz(n_mels, fmin, fmax)
     bins = np.linspace(0.0, sr / 2.0, n_fft // 2 + 1)
     fb = np.zeros((n_fft // 2 + 1, n_mels))
     for m in range(n_mels):
@@ -42,6 +49,7 @@ def mel_filterbank(n_mels: int = N_MELS, n_fft: int = N_FFT, sr: int = SAMPLE_RA
     return fb
 
 
+MEL_CENTRES_HZ = mel_band_edges_hz()[1:-1]  # [80] the centre frequency of each mel bin
 _WINDOW = np.hanning(WIN + 1)[:-1]  # periodic Hann
 _FILTERS = mel_filterbank()
 

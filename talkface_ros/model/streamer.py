@@ -14,7 +14,7 @@ import numpy as np
 from talkface_ros.face.arkit import FRAME_SIZE, sanitize_frames
 from talkface_ros.face.emotion import EMOTION_INDEX, EMOTIONS
 from talkface_ros.model.files import CONFIG, ModelFileError, read_json
-from talkface_ros.model.features import SAMPLE_RATE, SAMPLES_PER_FRAME, TOKEN_DIM, StreamingTokens
+from talkface_ros.model.features import SAMPLE_RATE, SAMPLES_PER_FRAME, SILENT_TOKEN, TOKEN_DIM, StreamingTokens
 
 log = logging.getLogger(__name__)
 
@@ -265,7 +265,7 @@ class FaceStreamer:
             out, h = self._encode_and_denoise_pipelined(samples, n_tokens, noise, n_frames)
         else:
             tokens = audio_tokens(samples)
-            padded = np.full((1, n_windows * self.window, tokens.shape[1]), np.log(1e-6), dtype=np.float32)
+            padded = np.full((1, n_windows * self.window, TOKEN_DIM), SILENT_TOKEN, dtype=np.float32)
             padded[0, :n_tokens] = tokens
             h_all = self.backend.encode_all(padded)[0]
             h = np.ascontiguousarray(h_all[self.lookahead: self.lookahead + n_frames])
@@ -296,7 +296,7 @@ class FaceStreamer:
         n_windows = -(-n_tokens // W)
         chunks = pipeline_chunks(n_windows)
         context = with_left_context(samples)
-        tokens = np.full((1, n_windows * W, TOKEN_DIM), np.log(1e-6), dtype=np.float32)
+        tokens = np.full((1, n_windows * W, TOKEN_DIM), SILENT_TOKEN, dtype=np.float32)
         h_all = np.empty((n_windows * W, self.d_model), dtype=np.float32)
 
         def encode(a: int, b: int) -> None:
