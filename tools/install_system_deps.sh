@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Debian packages the project uses: speech synthesis for the corpus, PortAudio for the microphone,
+# Debian packages the project uses: speech synthesis for the corpus (espeak-ng, Festival and its voices, flite), PortAudio for the microphone,
 # PulseAudio for the audio tests, ffmpeg/sox for the demo, alsa-utils and ktuberling-data for their recorded
 # speech (the real eval set). Installs only what is missing, and only as
 # root; otherwise it lists what to install and carries on (tests that need them skip with a reason).
 set -euo pipefail
 packages=(espeak-ng libespeak-ng1 festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts flite
+          festvox-czech-dita festvox-czech-krb festvox-czech-ph festvox-italp16k festvox-itapc16k
+          festvox-suopuhe-lj festvox-ru
           libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins alsa-utils ktuberling-data sox ffmpeg
           libosmesa6 libegl1 libgl1)
 missing=()

@@ -104,14 +104,14 @@ def check_languages(languages: list[str], sentences: int = 20, seed: int = 0) ->
 
 def check_festival(voices: tuple[str, ...] = ("kal", "ked", "slt"), sentences: int = 20, seed: int = 0) -> dict:
     """Festival: per-voice boundary error of the `utt.save.segs` phone times against the audio."""
-    from talkface_ros.data.festival import FestivalVoice, synth_batch
+    from talkface_ros.data.festival import FESTIVAL_VOICES, FestivalVoice, synth_batch
     from talkface_ros.data.texts import random_sentence
 
     report: dict = {"synth": "festival", "voices": {}}
     everything: list[float] = []
     for name in voices:
         rng = np.random.default_rng([seed, sum(map(ord, name))])
-        texts = [random_sentence("en", rng) for _ in range(sentences)]
+        texts = [random_sentence(FESTIVAL_VOICES[name].language, rng) for _ in range(sentences)]
         errors: list[float] = []
         for result in synth_batch(texts, FestivalVoice(name)):
             errors += boundary_errors(result.audio, 16000, result.phones)

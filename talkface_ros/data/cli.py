@@ -14,6 +14,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     synth.add_argument("--workers", type=int, default=2)
     synth.add_argument("--shard-seconds", type=float, default=120.0)
     synth.add_argument("--festival-share", type=float, default=0.12, help="share of utterances from Festival voices (0 = espeak-ng only)")
+    synth.add_argument("--festival-world-share", type=float, default=0.0,
+                       help="share of utterances from Festival's Czech, Italian, Finnish and Russian voices (0 = none)")
     synth.add_argument("--flite-share", type=float, default=0.15, help="share of utterances from flite voices, aligned with pocketsphinx (0 = none)")
     synth.add_argument("--no-progress", action="store_true")
     align = sub.add_parser("align-check", help="phone-timing error vs audio silence boundaries, per language")
@@ -21,6 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     align.add_argument("--sentences", type=int, default=20)
     align.add_argument("--seed", type=int, default=0)
     align.add_argument("--synth", default="espeak-ng,festival", help="espeak-ng and/or festival")
+    align.add_argument("--festival-voices", default="kal,ked,slt",
+                       help="Festival voices to check (talkface_ros.data.festival.FESTIVAL_VOICES keys)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
 
         if args.hours <= 0 or args.workers < 1 or args.shard_seconds <= 0:
             raise SystemExit("--hours, --workers and --shard-seconds must be positive")
-        summary = synthesize(SynthConfig(out=args.out, hours=args.hours, seed=args.seed, shard_seconds=args.shard_seconds, workers=args.workers, festival_share=args.festival_share, flite_share=args.flite_share), progress=not args.no_progress)
+        summary = synthesize(SynthConfig(out=args.out, hours=args.hours, seed=args.seed, shard_seconds=args.shard_seconds, workers=args.workers, festival_share=args.festival_share, flite_share=args.flite_share, festival_world_share=args.festival_world_share), progress=not args.no_progress)
         print(json.dumps(summary))
         return 0
     if args.action == "align-check":
@@ -40,7 +44,13 @@ def run(args: argparse.Namespace) -> int:
         if "espeak-ng" in synths:
             reports.append(check_languages(args.languages.split(","), args.sentences, args.seed))
         if "festival" in synths:
-            reports.append(check_festival(sentences=args.sentences, seed=args.seed))
+            from talkface_ros.data.festival import FESTIVAL_VOICES
+
+            voices = tuple(args.festival_voices.split(","))
+            unknown = [v for v in voices if v not in FESTIVAL_VOICES]
+            if unknown:
+                raise SystemExit(f"unknown festival voices {unknown}; known: {sorted(FESTIVAL_VOICES)}")
+            reports.append(check_festival(voices, sentences=args.sentences, seed=args.seed))
         print(json.dumps(reports, indent=1))
         return 0
     return 2

@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 FESTIVAL_VOICE_NAMES = ("kal", "slt", "ked")
 FESTIVAL_HELDOUT = ("ked",)
+# Festival's other languages (all in training): more real speakers' vocal tracts than the English voices.
+FESTIVAL_WORLD_VOICE_NAMES = ("cs_dita", "cs_krb", "cs_ph", "it_lp", "it_pc", "fi_lj", "ru_nsh")
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class SynthConfig:
     neutral_share: float = 0.35
     festival_share: float = 0.12  # of utterances, when festival is installed
     flite_share: float = 0.15  # of utterances, when flite and pocketsphinx are installed
+    festival_world_share: float = 0.0  # of utterances, from the installed FESTIVAL_WORLD_VOICE_NAMES
 
     @property
     def num_shards(self) -> int:
@@ -89,19 +92,23 @@ def make_utterance(rng: np.random.Generator, uid: str, seed: int, neutral_share:
     )
 
 
-def make_festival_utterances(rng: np.random.Generator, prefix: str, count: int, seed: int, neutral_share: float) -> list[Utterance]:
-    """`count` US-English sentences from Festival voices (kal, slt: train/val; ked: held-out voice)."""
+def make_festival_utterances(rng: np.random.Generator, prefix: str, count: int, seed: int, neutral_share: float,
+                             voices: tuple[str, ...] = FESTIVAL_VOICE_NAMES, tag: str = "f") -> list[Utterance]:
+    """`count` sentences from Festival voices, each in its voice's language (the default: US English kal,
+    slt: train/val; ked: held-out voice). Voices that are not installed are left out."""
     from talkface_ros.data import festival
 
-    if count <= 0 or not festival.available():
+    voices = tuple(v for v in voices if festival.voice_installed(v))
+    if count <= 0 or not voices:
         return []
     out: list[Utterance] = []
     # One festival process per voice (start-up dominates), one speaking rate per voice and shard.
-    stretches = {name: round(float(rng.uniform(0.85, 1.2)), 2) for name in FESTIVAL_VOICE_NAMES}
+    stretches = {name: round(float(rng.uniform(0.85, 1.2)), 2) for name in voices}
     by_voice: dict[tuple[str, float], list[str]] = {}
     for _ in range(count):
-        name = str(rng.choice(FESTIVAL_VOICE_NAMES))
-        by_voice.setdefault((name, stretches[name]), []).append(random_sentence("en", rng, max_words=8))
+        name = str(rng.choice(voices))
+        language = festival.FESTIVAL_VOICES[name].language
+        by_voice.setdefault((name, stretches[name]), []).append(random_sentence(language, rng, max_words=8))
     n = 0
     for (name, stretch), texts in sorted(by_voice.items()):
         try:
@@ -111,8 +118,10 @@ def make_festival_utterances(rng: np.random.Generator, prefix: str, count: int, 
             continue
         split = "heldout_voice" if name in FESTIVAL_HELDOUT else ("val" if rng.random() < 0.04 else "train")
         style = speaker_style(seed, "festival:" + name, 50)
+        language = "en-us" if festival.FESTIVAL_VOICES[name].language == "en" else festival.FESTIVAL_VOICES[name].language
         for result in results:
-            utt = _finish(rng, f"{prefix}-f{n:03d}", result, style, neutral_share, language="en-us", voice=f"festival:{name}@s{stretch}", synth="festival", split=split)
+            utt = _finish(rng, f"{prefix}-{tag}{n:03d}", result, style, neutral_share, language=language,
+                          voice=f"festival:{name}@s{stretch}", synth="festival", split=split)
             n += 1
             if utt is not None:
                 out.append(utt)
@@ -166,6 +175,10 @@ def make_shard(config: SynthConfig, shard: int) -> tuple[int, float]:
     flite_count = int(round(config.flite_share * config.shard_seconds / 3.0))
     utterances += make_flite_utterances(np.random.default_rng([config.seed, shard, 99991]), f"s{config.seed}-{shard:05d}",
                                         flite_count, config.seed, config.neutral_share)
+    # Festival's other languages, from their own RNG stream too
+    world_count = int(round(config.festival_world_share * config.shard_seconds / 3.0))
+    utterances += make_festival_utterances(np.random.default_rng([config.seed, shard, 99989]), f"s{config.seed}-{shard:05d}",
+                                           world_count, config.seed, config.neutral_share, FESTIVAL_WORLD_VOICE_NAMES, tag="w")
     seconds = sum(len(u.audio) for u in utterances) / 16000.0
     n = 0
     while seconds < config.shard_seconds:
