@@ -82,3 +82,12 @@ def test_silence_clipping_and_tiny_files(model_dir, tmp_path):
     tiny = tmp_path / "tiny.wav"
     soundfile.write(tiny, np.zeros(10), 16000)
     assert animate_file(str(tiny), str(model_dir)).shape == (1, 55)
+
+
+def test_animate_uses_two_threads_only_where_two_cpus_are_allowed(monkeypatch):
+    from talkface_ros.model import animate
+
+    monkeypatch.setattr(animate.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    assert animate.default_threads() == 2
+    monkeypatch.setattr(animate.os, "sched_getaffinity", lambda pid: {3}, raising=False)
+    assert animate.default_threads() == 1

@@ -100,9 +100,9 @@ def test_animate_equals_streaming_push_frame_by_frame(model_dir, backend, lookah
 
 @pytest.mark.parametrize("lookahead", [0, 2])
 def test_animate_on_two_threads_gives_the_one_thread_frames(model_dir, lookahead, monkeypatch):
-    """threads=2 overlaps the front end + encoder (in chunks of windows, each with its receptive field in
-    front) with the denoiser (its history carried across chunks): the same frames as one thread."""
-    pcm = _audio(6.1, seed=5)  # 305 frames: 39 windows of the tiny model's 8 tokens, 9 chunks
+    """threads=2 overlaps the front end + encoder (in chunks of windows, each carrying the last window's keys
+    and values to the next) with the denoiser (its history carried across chunks): the same frames as one thread."""
+    pcm = _audio(6.1, seed=5)  # 305 frames: 39 windows of the tiny model's 8 tokens, 19 chunks
     one = FaceStreamer.from_pretrained(model_dir, seed=2, lookahead=lookahead).animate(pcm)
     two_threads = FaceStreamer.from_pretrained(model_dir, seed=2, lookahead=lookahead, threads=2)
     calls = []
@@ -113,6 +113,61 @@ def test_animate_on_two_threads_gives_the_one_thread_frames(model_dir, lookahead
     assert one.shape == two.shape == (-(-len(pcm) // 320), FRAME_SIZE)
     np.testing.assert_allclose(two, one, atol=TOL, rtol=0)
     np.testing.assert_allclose(two_threads.history[0], one[-two_threads.history_len:], atol=TOL, rtol=0)
+
+
+def test_encoder_in_pieces_equals_the_encoder_on_the_whole():
+    """EncodeAll.forward_chunk piece after piece (each given the last window's keys and values of the one
+    before) == forward on the whole; at the start (prev_mask = NEG_INF) whatever prev_k/prev_v hold is ignored."""
+    from talkface_ros.model.network import NEG_INF
+
+    model = _random_model(3)
+    c = model.cfg
+    enc = EncodeAll(model).eval()
+    tokens = torch.randn(1, 7 * c.window, c.token_dim, generator=torch.Generator().manual_seed(4))
+    shape = (c.n_layer, 1, c.n_head, c.window, c.d_model // c.n_head)
+    with torch.no_grad():
+        whole = enc(tokens)
+        garbage = torch.randn(shape)
+        start, k, v = enc.forward_chunk(tokens, garbage, garbage, torch.tensor([NEG_INF]))
+        np.testing.assert_allclose(start, whole, atol=1e-5, rtol=0)
+        pieces, k, v = [], garbage, garbage
+        for i, (a, b) in enumerate(((0, 1), (1, 4), (4, 5), (5, 7))):
+            mask = torch.tensor([NEG_INF if i == 0 else 0.0])
+            h, k, v = enc.forward_chunk(tokens[:, a * c.window:b * c.window], k, v, mask)
+            pieces.append(h)
+        np.testing.assert_allclose(torch.cat(pieces, dim=1), whole, atol=1e-5, rtol=0)
+        # the carried keys and values matter: a piece encoded as if at the start differs
+        alone, _, _ = enc.forward_chunk(tokens[:, 4 * c.window:5 * c.window], k, v, torch.tensor([NEG_INF]))
+        assert (alone - whole[:, 4 * c.window:5 * c.window]).abs().max() > 1e-3
+
+
+def test_onnx_encoder_in_pieces_equals_the_whole(model_dir):
+    from talkface_ros.model.streamer import _OrtBackend
+
+    backend = _OrtBackend(model_dir, threads=1)
+    W = TINY["window"]
+    tokens = np.random.default_rng(6).standard_normal((1, 6 * W, 160)).astype(np.float32)
+    whole = backend.encode_all(tokens)
+    state, pieces = None, []
+    for a, b in ((0, 2), (2, 3), (3, 6)):
+        h, state = backend.encode_chunk(tokens[:, a * W:b * W], state)
+        pieces.append(h)
+    np.testing.assert_allclose(np.concatenate(pieces, axis=1), whole, atol=1e-5, rtol=0)
+
+
+def test_an_encoder_export_without_the_chunk_inputs_is_refused(model_dir, tmp_path):
+    import shutil
+
+    from talkface_ros.model.files import ENCODE_ALL
+
+    for f in model_dir.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    model = _random_model()
+    torch.onnx.export(EncodeAll(model), (torch.zeros(1, 2 * TINY["window"], 160),), str(tmp_path / ENCODE_ALL),
+                      input_names=["tokens"], output_names=["h"], dynamic_axes={"tokens": {1: "T"}, "h": {1: "T"}},
+                      opset_version=17, dynamo=False)
+    with pytest.raises(ModelFileError, match="export-onnx"):
+        FaceStreamer.from_pretrained(tmp_path)
 
 
 def test_pipeline_chunks_cover_the_windows_once():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import time
 
 import numpy as np
@@ -38,6 +39,15 @@ def animate_file(path: str, model: str | None = None, backend: str = "onnxruntim
     return sanitize_frames(values)
 
 
+def default_threads() -> int:
+    """2 (the encoder beside the denoiser: measured faster, same frames) where this process may run on 2 CPUs."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return 2 if cpus >= 2 else 1
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", help="audio file (any format/rate/channels soundfile reads)")
     parser.add_argument("-o", "--out", required=True, help="output Live Link Face CSV")
@@ -48,9 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=None, help="model folder (default: the shipped model)")
     parser.add_argument("--backend", default="onnxruntime", choices=("onnxruntime", "torch"))
     parser.add_argument("--streaming", action="store_true", help="run the node's push() path (slower, same result)")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="threads for the front end and the encoder (the denoiser recurrence always runs on one); "
-                             "the output does not depend on it")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="1: everything on one thread; 2: the front end and the encoder beside the denoiser "
+                             "recurrence (default: 2 where the process may use 2 CPUs); the output does not depend on it")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
     if not np.isfinite(args.fps) or args.fps <= 0:
         log.error("--fps must be positive")
         return 2
+    if args.threads is None:
+        args.threads = default_threads()
     if args.threads < 1:
         log.error("--threads must be >= 1")
         return 2

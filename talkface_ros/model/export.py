@@ -13,7 +13,7 @@ import torch
 from talkface_ros.model.checkpoint import load_checkpoint, save_checkpoint
 from talkface_ros.model.files import DENOISE_ALL, ENCODE_ALL, STREAM_STEP
 from talkface_ros.model.network import FaceModel
-from talkface_ros.model.steps import DenoiseAll, EncodeAll, StreamStep, frame_limits
+from talkface_ros.model.steps import DenoiseAll, EncodeChunk, StreamStep, frame_limits
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +45,11 @@ def export_onnx(model: FaceModel, out_dir: str | Path) -> list[Path]:
                           dynamo=False)
         written.append(path)
         path = out_dir / ENCODE_ALL
-        tokens = torch.zeros(1, 2 * model.cfg.window, model.cfg.token_dim)
-        torch.onnx.export(EncodeAll(model), (tokens,), str(path), input_names=["tokens"], output_names=["h"],
+        c = model.cfg
+        tokens = torch.zeros(1, 2 * c.window, c.token_dim)
+        prev = torch.zeros(c.n_layer, 1, c.n_head, c.window, c.d_model // c.n_head)
+        torch.onnx.export(EncodeChunk(model), (tokens, prev, prev, torch.zeros(1)), str(path),
+                          input_names=["tokens", "prev_k", "prev_v", "prev_mask"], output_names=["h", "last_k", "last_v"],
                           dynamic_axes={"tokens": {1: "T"}, "h": {1: "T"}}, opset_version=OPSET, dynamo=False)
         written.append(path)
         path = out_dir / DENOISE_ALL

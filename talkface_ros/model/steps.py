@@ -106,6 +106,58 @@ class EncodeAll(nn.Module):
             x = x + block.mlp(block.ln2(x))
         return self.encoder.ln_f(x).reshape(B, T, self.d_model)
 
+    def _attention_after(self, i: int, x, B: int, T: int, prev_k, prev_v, first_mask):
+        """`_attention` for windows that follow others: block 0 attends to the previous window's keys and values
+        (prev_k/prev_v [B, H, W, hd], masked out by first_mask [2W] = NEG_INF on its first half when there is
+        none) and its own. Also returns this layer's last-window keys and values."""
+        W, H, hd, C = self.window, self.n_head, self.head_dim, self.d_model
+        attn = self.encoder.blocks[i].attn
+        w, b = attn.qkv.weight, attn.qkv.bias
+        q, k, v = (F.linear(x, w[j * C:(j + 1) * C], b[j * C:(j + 1) * C])
+                   .reshape(B, T, H, hd).transpose(1, 2).reshape(B, H, T // W, W, hd) for j in range(3))
+        scale = 1.0 / math.sqrt(hd)
+        k_full = torch.cat([prev_k[:, :, None], k], dim=2)  # [B, H, nb + 1, W, hd]
+        v_full = torch.cat([prev_v[:, :, None], v], dim=2)
+        k2 = torch.cat([k_full[:, :, :-1], k_full[:, :, 1:]], dim=3)  # [B, H, nb, 2W, hd]
+        v2 = torch.cat([v_full[:, :, :-1], v_full[:, :, 1:]], dim=3)
+        bias = getattr(self, f"bias_{i}")  # [H, 1, W, 2W]
+        first = (torch.matmul(q[:, :, :1], k2[:, :, :1].transpose(-2, -1)) * scale
+                 + (bias + first_mask)).softmax(dim=-1) @ v2[:, :, :1]
+        rest = (torch.matmul(q[:, :, 1:], k2[:, :, 1:].transpose(-2, -1)) * scale + bias).softmax(dim=-1) @ v2[:, :, 1:]
+        y = torch.cat([first, rest], dim=2).reshape(B, H, T, hd).transpose(1, 2).reshape(B * T, C)
+        return attn.proj(y), k[:, :, -1], v[:, :, -1]
+
+    def forward_chunk(self, tokens, prev_k, prev_v, prev_mask):
+        """A piece of an utterance, whole windows [B, T, 160], after the windows whose last one left prev_k /
+        prev_v [L, B, H, W, hd] (each layer's keys and values; prev_mask [1] = 0) or at its start (prev_mask =
+        NEG_INF, prev_* anything finite) -> (h [B, T, d], last_k, last_v for the next piece). Pieces encoded one
+        after the other give `forward` on the whole (float rounding aside): the blocked attention reads one
+        window back."""
+        B, T, _ = tokens.shape
+        W = self.window
+        first_mask = torch.cat([prev_mask.expand(W), torch.zeros(W)])  # [2W]
+        x = F.linear(tokens.reshape(B * T, -1), self.inp_w, self.inp_b)
+        last_k, last_v = [], []
+        for i, block in enumerate(self.encoder.blocks):
+            y, k, v = self._attention_after(i, block.ln1(x), B, T, prev_k[i], prev_v[i], first_mask)
+            x = x + y
+            x = x + block.mlp(block.ln2(x))
+            last_k.append(k)
+            last_v.append(v)
+        return self.encoder.ln_f(x).reshape(B, T, self.d_model), torch.stack(last_k), torch.stack(last_v)
+
+
+class EncodeChunk(nn.Module):
+    """`EncodeAll.forward_chunk` as a module (the exported encoder graph: one call for a whole utterance, or
+    piece after piece carrying the last window's keys and values)."""
+
+    def __init__(self, model: FaceModel) -> None:
+        super().__init__()
+        self.all = EncodeAll(model)
+
+    def forward(self, tokens, prev_k, prev_v, prev_mask):
+        return self.all.forward_chunk(tokens, prev_k, prev_v, prev_mask)
+
 
 class DenoiseAll(nn.Module):
     """The student's one step for T consecutive frames of ONE stream, autoregressively: the same function as T

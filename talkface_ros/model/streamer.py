@@ -21,8 +21,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MODEL = "talkface"
 NEG_INF = -1e9
 BACKENDS = ("onnxruntime", "torch")
-PIPELINE_WINDOWS = 4  # encoder windows per chunk when animate overlaps the encoder with the denoiser
-# (measured on this 2-core CPU, 20 s of audio: 4 windows 37 ms; chunks growing 1.4-2x from 2-6 windows 37-40 ms)
+PIPELINE_WINDOWS = 2  # encoder windows per chunk when animate overlaps the encoder with the denoiser
 
 
 def pipeline_chunks(n_windows: int, size: int = PIPELINE_WINDOWS) -> list[tuple[int, int]]:
@@ -87,13 +86,30 @@ class _OrtBackend:
         self.step_session = self.sessions[STREAM_STEP]
         self.encode_session = self.sessions[ENCODE_ALL]
         self.denoise_all_session = self.sessions[DENOISE_ALL]
+        inputs = {i.name: i.shape for i in self.encode_session.get_inputs()}
+        if "prev_k" not in inputs:
+            raise ModelFileError(f"{directory / ENCODE_ALL} is an older export without the chunk inputs "
+                                 f"(prev_k, prev_v, prev_mask): re-export with `talkface export-onnx`")
+        self.no_prev = np.zeros(inputs["prev_k"], dtype=np.float32)
+        self.no_prev_mask = np.array([NEG_INF], dtype=np.float32)
 
     def stream_step(self, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         frame, _, k, v = self.step_session.run(None, feeds)
         return frame, k, v
 
     def encode_all(self, tokens: np.ndarray) -> np.ndarray:
-        return self.encode_session.run(None, {"tokens": tokens})[0]
+        return self.encode_chunk(tokens, None)[0]
+
+    def encode_chunk(self, tokens: np.ndarray, prev: tuple[np.ndarray, np.ndarray] | None
+                     ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """Whole windows of tokens after the piece that returned `prev` (None: the utterance's start) ->
+        (h, the state for the next piece)."""
+        if prev is None:
+            feeds = {"tokens": tokens, "prev_k": self.no_prev, "prev_v": self.no_prev, "prev_mask": self.no_prev_mask}
+        else:
+            feeds = {"tokens": tokens, "prev_k": prev[0], "prev_v": prev[1], "prev_mask": np.zeros(1, np.float32)}
+        h, k, v = self.encode_session.run(None, feeds)
+        return h, (k, v)
 
     def denoise_all(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         return self.denoise_all_session.run(None, feeds)[0]
@@ -282,12 +298,12 @@ class FaceStreamer:
 
     def _encode_and_denoise_pipelined(self, samples: np.ndarray, n_tokens: int, noise: np.ndarray,
                                       n_frames: int) -> tuple[np.ndarray, np.ndarray]:
-        """`animate` with its stages overlapped: the front end and the encoder on a worker thread,
-        in growing chunks of windows (`pipeline_chunks`), the denoiser on this one, each chunk of frames as soon as its
-        encoding is there (numpy's FFT and onnxruntime release the GIL). Exact: tokens are computed frame by
-        frame (`tokens_between`), and the blocked encoder's output for window b depends on input windows
-        b - n_layer .. b only, so each chunk is encoded with n_layer windows in front of it whose outputs are
-        dropped. The denoiser carries its history from chunk to chunk. -> (frames, h)."""
+        """`animate` with its stages overlapped: the front end and the encoder on a worker thread, in chunks
+        of windows (`pipeline_chunks`), the denoiser on this one, each chunk of frames as soon as its encoding
+        is there (numpy's FFT and onnxruntime release the GIL). Exact: tokens are computed frame by frame
+        (`tokens_between`), each chunk is encoded after the one before it, carrying its last window's keys and
+        values (the blocked attention reads one window back), and the denoiser carries its history from chunk
+        to chunk. -> (frames, h)."""
         from concurrent.futures import ThreadPoolExecutor
 
         from talkface_ros.model.features import tokens_between, with_left_context
@@ -298,13 +314,14 @@ class FaceStreamer:
         context = with_left_context(samples)
         tokens = np.full((1, n_windows * W, TOKEN_DIM), SILENT_TOKEN, dtype=np.float32)
         h_all = np.empty((n_windows * W, self.d_model), dtype=np.float32)
+        state: list = [None]
 
-        def encode(a: int, b: int) -> None:
+        def encode(a: int, b: int) -> None:  # chunks run one after the other on the worker (one thread)
             t1 = min(b * W, n_tokens)
             if t1 > a * W:
                 tokens[0, a * W:t1] = tokens_between(context, a * W, t1)
-            start = max(0, a - self.n_layer)
-            h_all[a * W:b * W] = self.backend.encode_all(tokens[:, start * W:b * W])[0][(a - start) * W:]
+            h, state[0] = self.backend.encode_chunk(tokens[:, a * W:b * W], state[0])
+            h_all[a * W:b * W] = h[0]
 
         out = np.empty((n_frames, FRAME_SIZE), dtype=np.float32)
         history, done = self.history, 0
