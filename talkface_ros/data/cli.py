@@ -14,7 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     synth.add_argument("--workers", type=int, default=2)
     synth.add_argument("--shard-seconds", type=float, default=120.0)
     synth.add_argument("--festival-share", type=float, default=0.12, help="share of utterances from Festival voices (0 = espeak-ng only)")
-    synth.add_argument("--festival-world-share", type=float, default=0.0,
+    synth.add_argument("--festival-world-share", type=float, default=0.15,
                        help="share of utterances from Festival's Czech, Italian, Finnish and Russian voices (0 = none)")
     synth.add_argument("--flite-share", type=float, default=0.15, help="share of utterances from flite voices, aligned with pocketsphinx (0 = none)")
     synth.add_argument("--no-progress", action="store_true")

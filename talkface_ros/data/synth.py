@@ -40,7 +40,7 @@ class SynthConfig:
     neutral_share: float = 0.35
     festival_share: float = 0.12  # of utterances, when festival is installed
     flite_share: float = 0.15  # of utterances, when flite and pocketsphinx are installed
-    festival_world_share: float = 0.0  # of utterances, from the installed FESTIVAL_WORLD_VOICE_NAMES
+    festival_world_share: float = 0.15  # of utterances, from the installed FESTIVAL_WORLD_VOICE_NAMES
 
     @property
     def num_shards(self) -> int:
