@@ -127,5 +127,17 @@ def test_eval_cli_prints_one_table(tmp_path, capsys):
     assert lines[0].startswith("| system | set |") and len(lines) == 5
     rows = {line.split("|")[1].strip(): line for line in lines[2:]}
     assert set(rows) == {"teacher", "energy", "mfcc"} and "| 2 |" in rows["energy"]  # the two held-out utterances
+    # --by-voice: a row per voice of the set too (espeak's variant, or the language's default voice)
+    assert main(["eval", "--system", "energy", "--set", "synth-heldout", "--corpus", str(tmp_path), "--by-voice"]) == 0
+    sets = [line.split("|")[2].strip() for line in capsys.readouterr().out.strip().splitlines()[2:]]
+    assert sets == ["synth-heldout", "synth-heldout:ca", "synth-heldout:m7"]
     with pytest.raises(SystemExit):
         main(["eval", "--system", "nonsense", "--corpus", str(tmp_path)])
+
+
+def test_speaker_of_a_manifest_voice():
+    from talkface_ros.eval.evaluate import speaker_of
+
+    assert speaker_of("en-us+Alicia@p40r180") == "Alicia"
+    assert speaker_of("festival:ked@s1.1") == "festival:ked"
+    assert speaker_of("flite:awb@s0.95") == "flite:awb" and speaker_of("ca") == "ca"

@@ -18,10 +18,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", default="onnxruntime", choices=["onnxruntime", "torch"], help="backend for --system model")
     parser.add_argument("--lookahead", type=int, default=0, help="lookahead frames for --system model")
     parser.add_argument("--max-utterances", type=int, default=150, help="per split of synth-heldout")
+    parser.add_argument("--by-voice", action="store_true", help="also one row per voice of each synth set")
 
 
 def load_set(name: str, corpus_dir: str, max_utterances: int):
-    from talkface_ros.eval.evaluate import EvalItem
+    from talkface_ros.eval.evaluate import EvalItem, speaker_of
 
     splits = {"synth-heldout": ("heldout_voice", "heldout_lang"), "synth-heldout-voice": ("heldout_voice",),
               "synth-heldout-lang": ("heldout_lang",), "synth-val": ("val",)}
@@ -34,7 +35,8 @@ def load_set(name: str, corpus_dir: str, max_utterances: int):
             for k, utt in enumerate(corpus.utterances(split)):
                 if k >= max_utterances:
                     break
-                items.append(EvalItem(utt.id, utt.audio, utt.phone_class, utt.frames, utt.emotion, utt.intensity))
+                items.append(EvalItem(utt.id, utt.audio, utt.phone_class, utt.frames, utt.emotion, utt.intensity,
+                                      speaker_of(utt.voice)))
         if not items:
             raise SystemExit(f"{corpus_dir} has no utterances in {splits[name]}")
         return items
@@ -68,5 +70,8 @@ def run(args: argparse.Namespace) -> int:
             except Exception as exc:  # a system that cannot be built: say why, no traceback
                 raise SystemExit(f"cannot build system {name!r}: {exc}") from exc
             results.append(evaluate(name, system, items, set_name))
+            speakers = sorted({item.speaker for item in items if item.speaker})
+            for speaker in speakers if args.by_voice else []:
+                results.append(evaluate(name, system, [i for i in items if i.speaker == speaker], f"{set_name}:{speaker}"))
     print(format_table(results))
     return 0

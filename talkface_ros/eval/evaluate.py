@@ -20,6 +20,14 @@ class EvalItem:
     reference: np.ndarray | None = None  # teacher frames [T, 55], if any
     emotion: str = "neutral"
     intensity: float = 1.0
+    speaker: str = ""  # the voice (variant) that spoke it, for per-voice tables; "" if not known
+
+
+def speaker_of(voice: str) -> str:
+    """A corpus manifest's `voice` ("en-us+Alicia@p40r180", "festival:ked@s1.1") -> the speaker ("Alicia",
+    "festival:ked"): the espeak variant, or the whole name, without the rate/pitch suffix."""
+    base = voice.split("@", 1)[0]
+    return base.split("+", 1)[1] if "+" in base else base
 
 
 @dataclass
