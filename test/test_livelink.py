@@ -27,6 +27,28 @@ def test_roundtrip(tmp_path, fps):
     assert header == list(HEADER) and header.index("JawRight") < header.index("JawLeft")
 
 
+def test_rows_are_what_a_csv_writer_writes(tmp_path):
+    """The fast row formatter writes the bytes csv.writer did: CRLF rows, six decimals, 0 for the app's
+    columns the face has no channel for, the blendshape count 61 after the timecode."""
+    import csv
+    import io
+
+    from talkface_ros.face.arkit import FRAME_NAMES, pascal_case
+
+    frames = _frames(5)
+    frames[0, INDEX["jawOpen"]] = 1.0
+    path = tmp_path / "take.csv"
+    write_livelink_csv(path, frames, 60.0)
+    col_of = {pascal_case(n): i for i, n in enumerate(FRAME_NAMES)}
+    expected = io.StringIO(newline="")
+    writer = csv.writer(expected)
+    writer.writerow(HEADER)
+    for i, frame in enumerate(frames):
+        writer.writerow([format_timecode(i, 60.0), 61,
+                         *[f"{frame[col_of[c]]:.6f}" if c in col_of else "0.000000" for c in HEADER[2:]]])
+    assert path.read_bytes() == expected.getvalue().encode("utf-8")
+
+
 def test_columns_are_parsed_by_name(tmp_path):
     frames = np.zeros((3, 55), np.float32)
     frames[:, INDEX["jawLeft"]] = 0.7

@@ -62,12 +62,16 @@ def write_livelink_csv(path: str | Path, frames: np.ndarray, fps: float) -> None
     col_of = {pascal_case(n): i for i, n in enumerate(FRAME_NAMES)}
     # By name: column "JawRight" holds jawRight's value wherever the app's order puts it.
     order = [col_of[c] if c in col_of else None for c in HEADER[2:]]
+    columns = np.zeros((len(frames), len(order)), dtype=np.float64)  # float32 values, formatted as before
+    for k, j in enumerate(order):
+        if j is not None:
+            columns[:, k] = frames[:, j]
+    # One %-format per row (what csv.writer wrote, CRLF included; no field needs quoting): 2-3x faster than
+    # csv.writer with a formatted string per value (0.4 vs 0.9-1.4 s for 23629 rows: as slow as the model).
+    row_format = "%s,61," + ",".join(["%.6f"] * len(order)) + "\r\n"
     with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(HEADER)
-        for i, frame in enumerate(frames):
-            values = [f"{frame[j]:.6f}" if j is not None else "0.000000" for j in order]
-            writer.writerow([format_timecode(i, fps), 61, *values])
+        csv.writer(handle).writerow(HEADER)
+        handle.writelines(row_format % (format_timecode(i, fps), *row) for i, row in enumerate(columns.tolist()))
 
 
 def read_livelink_csv(path: str | Path, fps: float | None = None) -> tuple[np.ndarray, float]:
