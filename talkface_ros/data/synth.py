@@ -118,7 +118,8 @@ def make_festival_utterances(rng: np.random.Generator, prefix: str, count: int, 
             continue
         split = "heldout_voice" if name in FESTIVAL_HELDOUT else ("val" if rng.random() < 0.04 else "train")
         style = speaker_style(seed, "festival:" + name, 50)
-        language = "en-us" if festival.FESTIVAL_VOICES[name].language == "en" else festival.FESTIVAL_VOICES[name].language
+        text_language = festival.FESTIVAL_VOICES[name].language
+        language = "en-us" if text_language == "en" else text_language  # the manifest's name for US English
         for result in results:
             utt = _finish(rng, f"{prefix}-{tag}{n:03d}", result, style, neutral_share, language=language,
                           voice=f"festival:{name}@s{stretch}", synth="festival", split=split)

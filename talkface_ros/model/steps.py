@@ -82,12 +82,17 @@ class EncodeAll(nn.Module):
                 self.register_buffer(f"bias_{i}", bias[:, None].contiguous())  # [H, 1, W, 2W]
                 self.register_buffer(f"bias_self_{i}", bias[:, None, :, W:].contiguous())  # [H, 1, W, W]
 
-    def _attention(self, i: int, x, B: int, T: int):
+    def _qkv(self, i: int, x, B: int, T: int):
+        """Layer i's queries, keys and values by window: 3 x [B, H, T // W, W, hd] (three 2-D GEMMs)."""
         W, H, hd, C = self.window, self.n_head, self.head_dim, self.d_model
+        w, b = self.encoder.blocks[i].attn.qkv.weight, self.encoder.blocks[i].attn.qkv.bias
+        return tuple(F.linear(x, w[j * C:(j + 1) * C], b[j * C:(j + 1) * C])
+                     .reshape(B, T, H, hd).transpose(1, 2).reshape(B, H, T // W, W, hd) for j in range(3))
+
+    def _attention(self, i: int, x, B: int, T: int):
+        H, hd, C = self.n_head, self.head_dim, self.d_model
         attn = self.encoder.blocks[i].attn
-        w, b = attn.qkv.weight, attn.qkv.bias
-        q, k, v = (F.linear(x, w[j * C:(j + 1) * C], b[j * C:(j + 1) * C])
-                   .reshape(B, T, H, hd).transpose(1, 2).reshape(B, H, T // W, W, hd) for j in range(3))
+        q, k, v = self._qkv(i, x, B, T)
         scale = 1.0 / math.sqrt(hd)
         first = (torch.matmul(q[:, :, :1], k[:, :, :1].transpose(-2, -1)) * scale
                  + getattr(self, f"bias_self_{i}")).softmax(dim=-1) @ v[:, :, :1]
@@ -110,11 +115,9 @@ class EncodeAll(nn.Module):
         """`_attention` for windows that follow others: block 0 attends to the previous window's keys and values
         (prev_k/prev_v [B, H, W, hd], masked out by first_mask [2W] = NEG_INF on its first half when there is
         none) and its own. Also returns this layer's last-window keys and values."""
-        W, H, hd, C = self.window, self.n_head, self.head_dim, self.d_model
+        H, hd, C = self.n_head, self.head_dim, self.d_model
         attn = self.encoder.blocks[i].attn
-        w, b = attn.qkv.weight, attn.qkv.bias
-        q, k, v = (F.linear(x, w[j * C:(j + 1) * C], b[j * C:(j + 1) * C])
-                   .reshape(B, T, H, hd).transpose(1, 2).reshape(B, H, T // W, W, hd) for j in range(3))
+        q, k, v = self._qkv(i, x, B, T)
         scale = 1.0 / math.sqrt(hd)
         k_full = torch.cat([prev_k[:, :, None], k], dim=2)  # [B, H, nb + 1, W, hd]
         v_full = torch.cat([prev_v[:, :, None], v], dim=2)

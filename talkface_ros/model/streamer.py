@@ -165,7 +165,6 @@ class FaceStreamer:
         self.lookahead = int(lookahead)
         self.seed = int(seed)
         self.window = int(config["window"])
-        self.n_layer = int(config["n_layer"])
         self.d_model = int(config["d_model"])
         self.history_len = int(config["history"])
         self.cache_shape = (int(config["n_layer"]), 1, int(config["n_head"]), self.window,
