@@ -18,7 +18,7 @@ from talkface_ros.model.steps import DenoiseAll, DenoiseStep, EncodeAll
 from talkface_ros.model.streamer import FaceStreamer, default_model_dir
 from model_helpers import speech_like_pcm
 
-TINY = dict(d_model=32, n_layer=2, n_head=2, window=8, den_hidden=32, den_layers=2, history=3)
+TINY = dict(d_model=32, n_layer=2, n_head=2, window=8, den_hidden=32, den_layers=2, history=3, residual_student=True)
 TOL = 1e-4  # the offline == streaming tolerance of test_model_streaming / test_animate
 
 
@@ -50,6 +50,7 @@ def test_denoise_all_equals_denoise_step_fed_back_frame_by_frame():
     T, K = 60, model.cfg.history
     g = torch.Generator().manual_seed(0)
     h = torch.randn(T, model.cfg.d_model, generator=g)
+    h_frame = torch.randn(T, model.cfg.d_model, generator=g)
     noise = torch.randn(T, FRAME_SIZE, generator=g)
     history = torch.rand(1, K, FRAME_SIZE, generator=g) * 0.5
     emotion = torch.zeros(1, model.cfg.n_emotions)
@@ -57,10 +58,10 @@ def test_denoise_all_equals_denoise_step_fed_back_frame_by_frame():
     lookahead = torch.tensor([2])
     step = DenoiseStep(model)
     with torch.no_grad():
-        offline = DenoiseAll(model)(h, history, noise, emotion, lookahead)
+        offline = DenoiseAll(model)(h, h_frame, history, noise, emotion, lookahead)
         hist, expected = history.clone(), []
         for t in range(T):
-            raw = step(h[t:t + 1], hist, noise[t:t + 1], emotion, lookahead)
+            raw = step(h[t:t + 1], h_frame[t:t + 1], hist, noise[t:t + 1], emotion, lookahead)
             frame = torch.from_numpy(sanitize_frames(raw.numpy()))
             expected.append(frame)
             hist = torch.cat([hist[:, 1:], frame[:, None]], dim=1)
@@ -167,6 +168,72 @@ def test_an_encoder_export_without_the_chunk_inputs_is_refused(model_dir, tmp_pa
                       input_names=["tokens"], output_names=["h"], dynamic_axes={"tokens": {1: "T"}, "h": {1: "T"}},
                       opset_version=17, dynamo=False)
     with pytest.raises(ModelFileError, match="export-onnx"):
+        FaceStreamer.from_pretrained(tmp_path)
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "torch"])
+@pytest.mark.parametrize("lookahead", [0, 2])
+def test_a_residual_students_mean_comes_from_its_own_frames_encoding(tmp_path, backend, lookahead):
+    """With the student's output layer at zero, frame t is exactly the aux head's estimate from h[t], the
+    encoding of its own token, never from h[t + lookahead] (streaming through h_past and offline through
+    h_frame alike); a plain student (residual_student false) gets no such mean."""
+    from talkface_ros.model.features import audio_tokens
+
+    model = _random_model(4)
+    with torch.no_grad():
+        model.student.out.weight.zero_()
+        model.student.out.bias.zero_()
+        model.face_mean.fill_(0.5)  # inside the limits, so the clamp rarely acts
+        model.face_std.fill_(0.2)
+    save_checkpoint(model, tmp_path)
+    export_onnx(model, tmp_path)
+    pcm = _audio(1.3, seed=8)
+    n = -(-len(pcm) // 320)
+    samples = np.concatenate([pcm, np.zeros(n * 320 - len(pcm) + lookahead * 320, pcm.dtype)])
+    with torch.no_grad():
+        h = model.encoder(torch.from_numpy(audio_tokens(samples))[None])[0]
+        own = np.clip((model.aux_head(h) * model.face_std + model.face_mean).numpy(), 0.0, 1.0)
+    s = FaceStreamer.from_pretrained(tmp_path, backend=backend, lookahead=lookahead)
+    streamed = np.stack([f.values for f in s.push(pcm) + s.flush()])
+    np.testing.assert_allclose(streamed[:, :52], own[:n, :52], atol=TOL, rtol=0)
+    np.testing.assert_allclose(s.animate(pcm)[:, :52], own[:n, :52], atol=TOL, rtol=0)
+    if lookahead:  # the frame's own encoding, not the one it looks ahead to
+        assert np.abs(own[lookahead:n + lookahead, :52] - own[:n, :52]).max() > 1e-2
+    plain = tmp_path / "plain"
+    model.cfg.residual_student = False
+    save_checkpoint(model, plain)
+    export_onnx(model, plain)
+    flat = FaceStreamer.from_pretrained(plain, backend=backend, lookahead=lookahead).animate(pcm)
+    np.testing.assert_allclose(flat[:, :52], 0.5, atol=1e-6)  # denormalize(0) = the face mean
+
+
+def test_graphs_exported_before_the_residual_inputs_are_refused(model_dir, tmp_path):
+    import shutil
+
+    from talkface_ros.model.files import STREAM_STEP
+    from talkface_ros.model.steps import StreamStep
+
+    for f in model_dir.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    model = _random_model()
+
+    class OldStep(torch.nn.Module):  # the step graph's inputs before h_past
+        def __init__(self) -> None:
+            super().__init__()
+            self.step = StreamStep(model)
+
+        def forward(self, token, k_cache, v_cache, mask, history, noise, emotion, lookahead):
+            return self.step(token, k_cache, v_cache, mask, torch.zeros(3, TINY["d_model"]), history, noise, emotion,
+                             lookahead)
+
+    from talkface_ros.model.export import example_inputs
+
+    ex = example_inputs(model)
+    names = ["token", "k_cache", "v_cache", "mask", "history", "noise", "emotion", "lookahead"]
+    with torch.no_grad():
+        torch.onnx.export(OldStep(), tuple(ex[n] for n in names), str(tmp_path / STREAM_STEP), input_names=names,
+                          output_names=["frame", "h", "k_cache_out", "v_cache_out"], opset_version=17, dynamo=False)
+    with pytest.raises(ModelFileError, match="h_past.*export-onnx"):
         FaceStreamer.from_pretrained(tmp_path)
 
 

@@ -58,6 +58,7 @@ def test_train_resume_distill_export_and_run(corpus, tmp_path):
                      "--steps", "6", "--set", "batch=4", "--set", "seq=30", "--set", "teacher_steps=4"]) == 0
     card = json.loads((student / "card.json").read_text())
     assert card["distill"]["step"] == 6 and card["distill"]["nfe_student"] == 1 and card["train"]["step"] == 120
+    assert json.loads((student / "config.json").read_text())["residual_student"] is True  # the default recipe
     assert talkface(["export-onnx", str(student)]) == 0
     s = FaceStreamer.from_pretrained(student)
     frames = s.push(np.zeros(16000, np.int16))
@@ -69,7 +70,7 @@ def test_distill_aux_weight_pulls_the_articulation_towards_the_aux_estimate(corp
     import torch
 
     from talkface_ros.model.data import load_clips, sample_batch
-    from talkface_ros.model.diffusion import one_step
+    from talkface_ros.model.diffusion import student_x0
     from talkface_ros.model.train import ARTICULATION_IDX, _select
 
     teacher = tmp_path / "teacher"
@@ -89,9 +90,10 @@ def test_distill_aux_weight_pulls_the_articulation_towards_the_aux_estimate(corp
         with torch.no_grad():
             h = model.encoder(batch.tokens)
             _, hh, hist, _, emo, la = _select(batch, h, model, 0.0, torch.Generator().manual_seed(0))
-            pred = one_step(model.student, torch.randn(hh.shape[0], 55, generator=torch.Generator().manual_seed(1)),
-                            hh, hist, emo, la)
-            aux = model.aux_head(h[batch.valid])
+            h_frame = h[batch.valid]
+            pred = student_x0(model, torch.randn(hh.shape[0], 55, generator=torch.Generator().manual_seed(1)),
+                              h_frame, hh, hist, emo, la)
+            aux = model.aux_head(h_frame)
         gaps[weight] = float((pred - aux)[:, ARTICULATION_IDX].abs().mean())
     assert gaps[50.0] < 0.7 * gaps[0.0], gaps
 
@@ -233,3 +235,72 @@ def test_causal_history_holds_the_aux_estimates_of_the_previous_frames_only(corp
     changed[:, 10:] += 5.0
     out_changed = causal_history(model, batch, model.encoder(changed).detach())
     assert torch.allclose(out_changed[:, :11], out[:, :11]) and not torch.allclose(out_changed[:, 12:], out[:, 12:])
+
+
+def test_a_residual_student_starts_as_the_aux_estimate_and_a_plain_one_as_the_teacher(corpus, tmp_path):
+    """DistillConfig.residual: the student's output layer starts at zero on top of the aux head's estimate of
+    its frame; residual=false keeps the teacher's weights (the former recipe)."""
+    import torch
+
+    from talkface_ros.model.diffusion import one_step, student_x0
+    from talkface_ros.model.train import DistillConfig, distill
+
+    teacher = tmp_path / "teacher"
+    assert talkface(["train", "--corpus", str(corpus), "-o", str(teacher), "--threads", "1", *TINY,
+                     "--steps", "10", "--set", "warmup=5"]) == 0
+    g = torch.Generator().manual_seed(0)
+    for residual in (True, False):
+        model = distill(str(teacher), str(corpus), str(tmp_path / f"s{residual}"),
+                        DistillConfig(steps=1, batch=2, seq=20, teacher_steps=1, lr=0.0, threads=1, residual=residual))
+        assert model.cfg.residual_student is residual
+        h, h_frame = torch.randn(5, 32, generator=g), torch.randn(5, 32, generator=g)
+        args = (torch.randn(5, 55, generator=g), h_frame, h, torch.randn(5, model.cfg.history, 55, generator=g),
+                torch.zeros(5, 7), torch.zeros(5, dtype=torch.long))
+        with torch.no_grad():
+            x0 = student_x0(model, *args)
+            if residual:
+                torch.testing.assert_close(x0, model.aux_head(h_frame))
+            else:
+                torch.testing.assert_close(x0, one_step(model.teacher, args[0], h, *args[3:]))
+
+
+def test_weight_average_follows_the_ramped_decay_and_swaps_back():
+    import torch
+
+    from talkface_ros.model.train import WeightAverage
+
+    p = torch.nn.Parameter(torch.zeros(3))
+    avg = WeightAverage({"p": p}, decay=0.5)
+    expected = torch.zeros(3)
+    for step, value in enumerate((1.0, 2.0, 4.0, 8.0), start=1):
+        with torch.no_grad():
+            p.fill_(value)
+        avg.update()
+        d = min(0.5, (1 + step) / (10 + step))
+        expected = d * expected + (1 - d) * value
+    torch.testing.assert_close(avg.average["p"], expected)
+    avg.swap()
+    torch.testing.assert_close(p.detach(), expected)
+    avg.swap()
+    assert (p.detach() == 8.0).all()
+
+
+def test_training_with_a_weight_average_saves_the_average_and_resumes_it(corpus, tmp_path):
+    """TrainConfig.ema: the checkpoint's weights are the average, the raw ones beside them as extra tensors;
+    a resumed run goes on from both (one more step at lr 0 leaves the raw weights and moves the average
+    towards them by the ramped decay)."""
+    import torch
+
+    args = ["train", "--corpus", str(corpus), "-o", str(tmp_path), "--threads", "1", *TINY, "--set", "warmup=5",
+            "--set", "ema=0.9", "--set", "save_every=10"]
+    assert talkface(args + ["--steps", "10"]) == 0
+    avg10, _, extra10 = load_checkpoint(tmp_path)
+    w = "encoder.inp.weight"
+    assert (avg10.state_dict()[w] - extra10[f"raw/{w}"]).abs().max() > 1e-4  # the average is not the last step
+    assert talkface(args + ["--steps", "11", "--set", "lr=0.0"]) == 0
+    avg11, _, extra11 = load_checkpoint(tmp_path)
+    d = min(0.9, (1 + 11) / (10 + 11))
+    for name in ("encoder.inp.weight", "teacher.out.bias", "aux_head.weight"):
+        torch.testing.assert_close(extra11[f"raw/{name}"], extra10[f"raw/{name}"])
+        torch.testing.assert_close(avg11.state_dict()[name],
+                                   d * avg10.state_dict()[name] + (1 - d) * extra10[f"raw/{name}"])

@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from talkface_ros.model.network import Denoiser
+from talkface_ros.model.network import Denoiser, FaceModel
 
 COSINE_S = 0.008
 
@@ -65,3 +65,12 @@ def one_step(den: Denoiser, noise: torch.Tensor, h, history, emotion, lookahead)
     """The student: x0 from pure noise in a single evaluation (t = 1, where alpha = 0, sigma = 1: x0 = -v)."""
     t = torch.ones(noise.shape[0])
     return -den(noise, t, h, history, emotion, lookahead)
+
+
+def student_x0(model: FaceModel, noise: torch.Tensor, h_frame, h, history, emotion, lookahead) -> torch.Tensor:
+    """The student's frame (normalised): `one_step` from the encoding h at t + lookahead, plus, for a residual
+    student, the aux head's estimate from h_frame, the encoding at t itself (lag-free at every lookahead)."""
+    x0 = one_step(model.student, noise, h, history, emotion, lookahead)
+    if model.cfg.residual_student:
+        x0 = x0 + model.aux_head(h_frame)
+    return x0

@@ -25,7 +25,7 @@ def example_inputs(model: FaceModel) -> dict[str, torch.Tensor]:
     k, v = model.encoder.empty_cache(1)
     return {
         "token": torch.zeros(1, c.token_dim), "k_cache": k, "v_cache": v, "mask": torch.zeros(c.window),
-        "history": torch.zeros(1, c.history, c.face_dim), "noise": torch.zeros(1, c.face_dim),
+        "h_past": torch.zeros(c.max_lookahead, c.d_model), "history": torch.zeros(1, c.history, c.face_dim), "noise": torch.zeros(1, c.face_dim),
         "emotion": torch.zeros(1, c.n_emotions), "lookahead": torch.zeros(1, dtype=torch.int64),
     }
 
@@ -39,7 +39,7 @@ def export_onnx(model: FaceModel, out_dir: str | Path) -> list[Path]:
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the legacy exporter's deprecation/constant-folding notes
         path = out_dir / STREAM_STEP
-        names = ["token", "k_cache", "v_cache", "mask", "history", "noise", "emotion", "lookahead"]
+        names = ["token", "k_cache", "v_cache", "mask", "h_past", "history", "noise", "emotion", "lookahead"]
         torch.onnx.export(StreamStep(model), tuple(ex[n] for n in names), str(path), input_names=names,
                           output_names=["frame", "h", "k_cache_out", "v_cache_out"], opset_version=OPSET,
                           dynamo=False)
@@ -65,8 +65,8 @@ class _Prepare(torch.nn.Module):
         super().__init__()
         self.all = all_
 
-    def forward(self, h, noise, emotion, lookahead):
-        return self.all.prepare(h, noise, emotion, lookahead)
+    def forward(self, h, h_frame, noise, emotion, lookahead):
+        return self.all.prepare(h, h_frame, noise, emotion, lookahead)
 
 
 def _to_onnx(module: torch.nn.Module, args: tuple, names: list[str], outputs: list[str], dynamic: dict | None = None):
@@ -83,8 +83,8 @@ def _denoise_step_body(all_: DenoiseAll, lo: np.ndarray, span: np.ndarray):
     exported module gave 24 after ORT's fusions): each residual add + layer norm is one SkipLayerNormalization
     (its `bias` input carries fc2's bias, its `beta` the conditioning), fc1 + GELU two kernels, and frames
     and history live in *limit units* ((x - lo) / (hi - lo), folded into the history and output weights)
-    so that the clamp is one Clip(0, 1). Inputs: hist [1, K * 55] (limit units), c_t, xn_t [1, hidden];
-    outputs: hist_out, frame [1, 55] (limit units)."""
+    so that the clamp is one Clip(0, 1). Inputs: hist [1, K * 55] (limit units), c_t, xn_t [1, hidden], b_t [1, 55]
+    (the frame's output bias, limit units); outputs: hist_out, frame [1, 55] (limit units)."""
     from onnx import TensorProto, helper, numpy_helper
 
     den, hid, fd = all_.den, all_.hidden, all_.face_dim
@@ -95,7 +95,7 @@ def _denoise_step_body(all_: DenoiseAll, lo: np.ndarray, span: np.ndarray):
 
     inits = {
         "w_hist": arr(all_.w_hist) * np.tile(span, k)[:, None],
-        "w_out": arr(all_.w_out) / span[None, :], "b_out": (arr(all_.b_out) - lo) / span,
+        "w_out": arr(all_.w_out) / span[None, :],
         "ln_out_w": arr(den.ln_out.weight), "ln_out_b": arr(den.ln_out.bias),
         "hid_shape": np.array([hid], np.int64), "zero": np.array(0.0, np.float32), "one": np.array(1.0, np.float32),
         "slice_start": np.array([fd], np.int64), "slice_end": np.array([k * fd], np.int64),
@@ -130,7 +130,7 @@ def _denoise_step_body(all_: DenoiseAll, lo: np.ndarray, span: np.ndarray):
                 "SkipLayerNormalization", [f"z{i}", f"f{i}", "ln_out_w", "ln_out_b", f"fc2_b{i}"], ["u_out"],
                 domain="com.microsoft", epsilon=den.ln_out.eps))
     nodes += [
-        helper.make_node("Gemm", ["u_out", "w_out", "b_out"], ["frame_free"]),
+        helper.make_node("Gemm", ["u_out", "w_out", "b_t"], ["frame_free"]),
         helper.make_node("Clip", ["frame_free", "zero", "one"], ["frame"]),
         helper.make_node("Slice", ["hist", "slice_start", "slice_end", "slice_axis"], ["hist_old"]),
         helper.make_node("Concat", ["hist_old", "frame"], ["hist_out"], axis=1),
@@ -144,7 +144,8 @@ def _denoise_step_body(all_: DenoiseAll, lo: np.ndarray, span: np.ndarray):
         "denoise_step",
         [helper.make_tensor_value_info("step/hist", f32, [1, k * fd]),
          helper.make_tensor_value_info("step/c_t", f32, [1, hid]),
-         helper.make_tensor_value_info("step/xn_t", f32, [1, hid])],
+         helper.make_tensor_value_info("step/xn_t", f32, [1, hid]),
+         helper.make_tensor_value_info("step/b_t", f32, [1, fd])],
         [helper.make_tensor_value_info("step/hist_out", f32, [1, k * fd]),
          helper.make_tensor_value_info("step/frame", f32, [1, fd])],
         [numpy_helper.from_array(v, f"step/{name}") for name, v in inits.items()],
@@ -152,8 +153,8 @@ def _denoise_step_body(all_: DenoiseAll, lo: np.ndarray, span: np.ndarray):
 
 
 def denoise_all_onnx(model: FaceModel):
-    """`DenoiseAll` as one ONNX graph: (h [T, d], history [1, K, 55], noise [T, 55], emotion [1, 7],
-    lookahead [1]) -> frames [T, 55]. The batched `prepare` part (exported from torch) feeds a Scan over the
+    """`DenoiseAll` as one ONNX graph: (h [T, d], h_frame [T, d], history [1, K, 55], noise [T, 55],
+    emotion [1, 7], lookahead [1]) -> frames [T, 55]. The batched `prepare` part (exported from torch) feeds a Scan over the
     frames whose body is `_denoise_step_body` (state: the flattened history, in limit units); one onnxruntime
     call runs the whole recurrence."""
     import onnx
@@ -162,10 +163,11 @@ def denoise_all_onnx(model: FaceModel):
     c = model.cfg
     all_ = DenoiseAll(model).eval()
     T = 3
-    prep = _to_onnx(_Prepare(all_), (torch.zeros(T, c.d_model), torch.zeros(T, c.face_dim),
+    prep = _to_onnx(_Prepare(all_), (torch.zeros(T, c.d_model), torch.zeros(T, c.d_model), torch.zeros(T, c.face_dim),
                                      torch.zeros(1, c.n_emotions), torch.zeros(1, dtype=torch.int64)),
-                    ["h", "noise", "emotion", "lookahead"], ["c", "xn"],
-                    {"h": {0: "T"}, "noise": {0: "T"}, "c": {0: "T"}, "xn": {0: "T"}})
+                    ["h", "h_frame", "noise", "emotion", "lookahead"], ["c", "xn", "b"],
+                    {"h": {0: "T"}, "h_frame": {0: "T"}, "noise": {0: "T"}, "c": {0: "T"}, "xn": {0: "T"},
+                     "b": {0: "T"}})
     lo_t, hi_t = frame_limits()
     lo, span = lo_t.numpy().astype(np.float32), (hi_t - lo_t).numpy().astype(np.float32)
     flat = c.history * c.face_dim
@@ -174,7 +176,7 @@ def denoise_all_onnx(model: FaceModel):
     c_shift = np.tile(lo, c.history) @ all_.w_hist.numpy()
     graph = prep.graph
     graph.name = "denoise_all"
-    graph.input.insert(1, helper.make_tensor_value_info("history", TensorProto.FLOAT, [1, c.history, c.face_dim]))
+    graph.input.insert(2, helper.make_tensor_value_info("history", TensorProto.FLOAT, [1, c.history, c.face_dim]))
     del graph.output[:]
     graph.output.append(helper.make_tensor_value_info("frames", TensorProto.FLOAT, ["T", c.face_dim]))
     graph.initializer.extend([numpy_helper.from_array(np.array([1, flat], np.int64), "all/hist_shape"),
@@ -188,8 +190,11 @@ def denoise_all_onnx(model: FaceModel):
         helper.make_node("Add", ["c", "all/c_shift"], ["all/c_units"], name="all/Add_c"),
         helper.make_node("Unsqueeze", ["all/c_units", "all/axis1"], ["all/c3"], name="all/Unsqueeze_c"),
         helper.make_node("Unsqueeze", ["xn", "all/axis1"], ["all/xn3"], name="all/Unsqueeze_xn"),
-        helper.make_node("Scan", ["all/hist0", "all/c3", "all/xn3"], ["all/hist_last", "all/frames3"],
-                         name="all/Scan", num_scan_inputs=2, body=body),
+        helper.make_node("Sub", ["b", "all/lo"], ["all/b_off"], name="all/Sub_b"),
+        helper.make_node("Div", ["all/b_off", "all/span"], ["all/b_units"], name="all/Div_b"),
+        helper.make_node("Unsqueeze", ["all/b_units", "all/axis1"], ["all/b3"], name="all/Unsqueeze_b"),
+        helper.make_node("Scan", ["all/hist0", "all/c3", "all/xn3", "all/b3"], ["all/hist_last", "all/frames3"],
+                         name="all/Scan", num_scan_inputs=3, body=body),
         helper.make_node("Squeeze", ["all/frames3", "all/axis1"], ["all/frames_units"], name="all/Squeeze"),
         helper.make_node("Mul", ["all/frames_units", "all/span"], ["all/frames_off"], name="all/Mul"),
         helper.make_node("Add", ["all/frames_off", "all/lo"], ["frames"], name="all/Add_lo"),

@@ -38,6 +38,9 @@ class ModelConfig:
     den_layers: int = 3
     n_emotions: int = len(EMOTIONS)
     max_lookahead: int = 3
+    # the student generates the residual over the aux head's estimate of its frame (regression mean + diffusion
+    # residual): frame t = aux_head(h[t]) + one step. Old configs (without the key) are plain students.
+    residual_student: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from talkface_ros.model.diffusion import ddim_sample, one_step
+from talkface_ros.model.diffusion import ddim_sample, student_x0
 from talkface_ros.model.network import FaceModel
 from talkface_ros.model.steps import frame_limits
 
@@ -34,7 +34,7 @@ def rollout(model: FaceModel, tokens: list[np.ndarray], emotions: np.ndarray, lo
         noise = torch.randn(B, model.cfg.face_dim, generator=gen)
         hist = model.normalize(history)
         if teacher_steps is None:
-            x0 = one_step(model.student, noise, h[:, t + lookahead], hist, emotion, la)
+            x0 = student_x0(model, noise, h[:, t], h[:, t + lookahead], hist, emotion, la)
         else:
             x0 = ddim_sample(model.teacher, noise, h[:, t + lookahead], hist, emotion, la, teacher_steps, guidance)
         frame = torch.minimum(torch.maximum(model.denormalize(x0), lo), hi)

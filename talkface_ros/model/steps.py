@@ -19,7 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from talkface_ros.face.arkit import FRAME_SIZE, HEAD_POSE_LIMIT_RAD, NUM_BLENDSHAPES
-from talkface_ros.model.diffusion import one_step
+from talkface_ros.model.diffusion import student_x0
 from talkface_ros.model.network import NEG_INF, FaceModel, timestep_embedding
 
 
@@ -39,23 +39,29 @@ class DenoiseStep(nn.Module):
         self.register_buffer("lo", lo)
         self.register_buffer("hi", hi)
 
-    def forward(self, h, history, noise, emotion, lookahead):
-        # h [B, d]; history [B, K, 55] raw; noise [B, 55]; emotion [B, 7]; lookahead [B] int64 -> [B, 55] raw
+    def forward(self, h, h_frame, history, noise, emotion, lookahead):
+        # h [B, d] at t + lookahead; h_frame [B, d] at t; history [B, K, 55] raw; noise [B, 55]; emotion [B, 7];
+        # lookahead [B] int64 -> [B, 55] raw
         hist = self.model.normalize(history)
-        x0 = one_step(self.model.student, noise, h, hist, emotion, lookahead)
+        x0 = student_x0(self.model, noise, h_frame, h, hist, emotion, lookahead)
         frame = self.model.denormalize(x0)
         return torch.minimum(torch.maximum(frame, self.lo), self.hi)
 
 
 class StreamStep(nn.Module):
+    """h_past [max_lookahead, d]: the encodings of the previous tokens (oldest first; zeros before the stream's
+    start), from which the frame `lookahead` tokens back takes its own encoding (a residual student's mean)."""
+
     def __init__(self, model: FaceModel) -> None:
         super().__init__()
         self.encoder = model.encoder
         self.denoise = DenoiseStep(model)
+        self.max_lookahead = model.cfg.max_lookahead
 
-    def forward(self, token, k_cache, v_cache, mask, history, noise, emotion, lookahead):
+    def forward(self, token, k_cache, v_cache, mask, h_past, history, noise, emotion, lookahead):
         h, k_cache, v_cache = self.encoder.step(token, k_cache, v_cache, mask)
-        frame = self.denoise(h, history, noise, emotion, lookahead)
+        h_frame = torch.cat([h_past, h]).index_select(0, self.max_lookahead - lookahead)
+        frame = self.denoise(h, h_frame, history, noise, emotion, lookahead)
         return frame, h, k_cache, v_cache
 
 
@@ -192,38 +198,44 @@ class DenoiseAll(nn.Module):
             # denormalize(-out(u)) = u @ w_out + b_out
             self.register_buffer("w_out", (-den.out.weight * model.face_std[:, None]).t().contiguous())
             self.register_buffer("b_out", -den.out.bias * model.face_std + model.face_mean)
+            # a residual student's mean, raw: denormalize(aux(h_frame) + x0) = aux(h_frame) * std + denormalize(x0)
+            scale = model.face_std * float(model.cfg.residual_student)
+            self.register_buffer("w_mean", (model.aux_head.weight * scale[:, None]).t().contiguous())
+            self.register_buffer("b_mean", model.aux_head.bias * scale)
         lo, hi = frame_limits()
         self.register_buffer("lo", lo)
         self.register_buffer("hi", hi)
 
-    def prepare(self, h, noise, emotion, lookahead):
-        """h [T, d]; noise [T, 55]; emotion [1, 7]; lookahead [1] int64 -> (c, xn) [T, hidden]: the conditioning
-        without its history term, and x_in(noise)."""
+    def prepare(self, h, h_frame, noise, emotion, lookahead):
+        """h [T, d] (at t + lookahead); h_frame [T, d] (at t); noise [T, 55]; emotion [1, 7]; lookahead [1] int64
+        -> (c, xn) [T, hidden]: the conditioning without its history term, and x_in(noise); b [T, 55]: the
+        output bias of each frame (with a residual student's mean)."""
         den = self.den
         t = torch.ones(1)  # the student runs at t = 1 (see diffusion.one_step)
         c = (den.audio_in(h) + (den.time_in(timestep_embedding(t)) + den.lookahead_emb(lookahead)
                                 + den.emotion_in(emotion) + self.b_hist))
-        return c, den.x_in(noise)
+        return c, den.x_in(noise), torch.addmm(self.b_out + self.b_mean, h_frame, self.w_mean)
 
-    def step(self, hist, c, xn):
-        """hist [1, K * 55] raw (oldest first); c, xn [1, hidden] -> (next hist, frame [1, 55])."""
+    def step(self, hist, c, xn, b):
+        """hist [1, K * 55] raw (oldest first); c, xn [1, hidden]; b [1, 55] -> (next hist, frame [1, 55])."""
         cond = torch.addmm(c, hist, self.w_hist)
         z = cond + xn
         cond = cond.reshape(self.hidden)
         for i, block in enumerate(self.den.blocks):
             u = F.layer_norm(z, (self.hidden,), block.ln.weight, cond, block.ln.eps)
             z = z + block.fc2(F.gelu(F.linear(u, block.fc1.weight, getattr(self, f"fc1_bias_{i}"))))
-        frame = torch.addmm(self.b_out, self.den.ln_out(z), self.w_out)
+        frame = torch.addmm(b, self.den.ln_out(z), self.w_out)
         frame = torch.minimum(torch.maximum(frame, self.lo), self.hi)
         return torch.cat([hist[:, self.face_dim:], frame], dim=1), frame
 
-    def forward(self, h, history, noise, emotion, lookahead):
-        # h [T, d]; history [1, K, 55] raw; noise [T, 55]; emotion [1, 7]; lookahead [1] int64 -> [T, 55] raw.
-        # A NaN frame is fed back as it is (the streaming path feeds back 0s: FaceStreamer.animate redoes the rest)
-        c, xn = self.prepare(h, noise, emotion, lookahead)
+    def forward(self, h, h_frame, history, noise, emotion, lookahead):
+        # h [T, d] at t + lookahead; h_frame [T, d] at t; history [1, K, 55] raw; noise [T, 55]; emotion [1, 7];
+        # lookahead [1] int64 -> [T, 55] raw. A NaN frame is fed back as it is (the streaming path feeds back 0s:
+        # FaceStreamer.animate redoes the rest)
+        c, xn, b = self.prepare(h, h_frame, noise, emotion, lookahead)
         hist = history.reshape(1, -1)
         frames = []
         for t in range(h.shape[0]):
-            hist, frame = self.step(hist, c[t:t + 1], xn[t:t + 1])
+            hist, frame = self.step(hist, c[t:t + 1], xn[t:t + 1], b[t:t + 1])
             frames.append(frame)
         return torch.cat(frames) if frames else noise.new_zeros((0, self.face_dim))

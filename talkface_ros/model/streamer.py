@@ -57,7 +57,7 @@ def emotion_vector(label: str, intensity: float) -> np.ndarray:
 
 
 class _OrtBackend:
-    def __init__(self, directory: Path, threads: int) -> None:
+    def __init__(self, directory: Path, threads: int, residual: bool = False) -> None:
         import onnxruntime as ort
 
         from talkface_ros.model.files import DENOISE_ALL, ENCODE_ALL, STREAM_STEP
@@ -92,10 +92,18 @@ class _OrtBackend:
                                  f"(prev_k, prev_v, prev_mask): re-export with `talkface export-onnx`")
         self.no_prev = np.zeros(inputs["prev_k"], dtype=np.float32)
         self.no_prev_mask = np.array([NEG_INF], dtype=np.float32)
+        # a plain student's graphs do not read the frame's own encoding (the exporter drops the unused input)
+        self.step_inputs = {i.name for i in self.step_session.get_inputs()}
+        self.denoise_inputs = {i.name for i in self.denoise_all_session.get_inputs()}
+        for path, inputs, needed in ((directory / STREAM_STEP, self.step_inputs, "h_past"),
+                                     (directory / DENOISE_ALL, self.denoise_inputs, "h_frame")):
+            if residual and needed not in inputs:
+                raise ModelFileError(f"{path} is an older export without the {needed!r} input: "
+                                     f"re-export with `talkface export-onnx`")
 
-    def stream_step(self, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        frame, _, k, v = self.step_session.run(None, feeds)
-        return frame, k, v
+    def stream_step(self, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
+        """-> frame, h, k_cache, v_cache"""
+        return tuple(self.step_session.run(None, {k: v for k, v in feeds.items() if k in self.step_inputs}))
 
     def encode_all(self, tokens: np.ndarray) -> np.ndarray:
         return self.encode_chunk(tokens, None)[0]
@@ -112,7 +120,7 @@ class _OrtBackend:
         return h, (k, v)
 
     def denoise_all(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
-        return self.denoise_all_session.run(None, feeds)[0]
+        return self.denoise_all_session.run(None, {k: v for k, v in feeds.items() if k in self.denoise_inputs})[0]
 
 
 class _TorchBackend:
@@ -134,8 +142,7 @@ class _TorchBackend:
 
     def stream_step(self, feeds):
         with self.torch.inference_mode():
-            frame, _, k, v = self.step_module(**self._t(feeds))
-        return frame.numpy(), k.numpy(), v.numpy()
+            return tuple(x.numpy() for x in self.step_module(**self._t(feeds)))
 
     def encode_all(self, tokens):
         with self.torch.inference_mode():
@@ -170,7 +177,9 @@ class FaceStreamer:
         self.cache_shape = (int(config["n_layer"]), 1, int(config["n_head"]), self.window,
                             int(config["d_model"]) // int(config["n_head"]))
         self.threads = int(threads)
-        self.backend = _OrtBackend(directory, threads) if backend == "onnxruntime" else _TorchBackend(directory, threads)
+        self.residual = bool(config.get("residual_student", False))
+        self.backend = (_OrtBackend(directory, threads, self.residual) if backend == "onnxruntime"
+                        else _TorchBackend(directory, threads))
         self._emotion = emotion_vector("neutral", 1.0)
         self._lookahead_arr = np.array([self.lookahead], dtype=np.int64)
         self.reset()
@@ -195,6 +204,7 @@ class FaceStreamer:
         self.k_cache = np.zeros(self.cache_shape, dtype=np.float32)
         self.v_cache = np.zeros(self.cache_shape, dtype=np.float32)
         self.history = np.zeros((1, self.history_len, FRAME_SIZE), dtype=np.float32)
+        self.h_past = np.zeros((self.max_lookahead, self.d_model), dtype=np.float32)  # oldest first
         self.n_tokens = 0
         self.n_frames = 0
         self.samples_in = 0
@@ -225,9 +235,11 @@ class FaceStreamer:
         """One 20 ms token [160] -> the frame `lookahead` tokens back (None during the first `lookahead`)."""
         noise = self._noise()
         feeds = {"token": token.reshape(1, -1).astype(np.float32), "k_cache": self.k_cache,
-                 "v_cache": self.v_cache, "mask": self._mask(), "history": self.history, "noise": noise,
-                 "emotion": self._emotion, "lookahead": self._lookahead_arr}
-        raw, self.k_cache, self.v_cache = self.backend.stream_step(feeds)
+                 "v_cache": self.v_cache, "mask": self._mask(), "h_past": self.h_past, "history": self.history,
+                 "noise": noise, "emotion": self._emotion, "lookahead": self._lookahead_arr}
+        raw, h, self.k_cache, self.v_cache = self.backend.stream_step(feeds)
+        if self.max_lookahead:
+            self.h_past = np.concatenate([self.h_past[1:], h.reshape(1, -1)])
         self.n_tokens += 1
         if self.n_tokens <= self.lookahead:
             self.rng = np.random.default_rng(self.seed)  # noise draws start with the first emitted frame
@@ -277,23 +289,32 @@ class FaceStreamer:
         # the same noise stream as n_frames calls of _noise() (the generator is sequential)
         noise = self.rng.standard_normal((n_frames, FRAME_SIZE)).astype(np.float32)
         if self.threads > 1 and self.backend_name == "onnxruntime" and n_windows >= 2 * PIPELINE_WINDOWS:
-            out, h = self._encode_and_denoise_pipelined(samples, n_tokens, noise, n_frames)
+            out, h_all = self._encode_and_denoise_pipelined(samples, n_tokens, noise, n_frames)
         else:
             tokens = audio_tokens(samples)
             padded = np.full((1, n_windows * self.window, TOKEN_DIM), SILENT_TOKEN, dtype=np.float32)
             padded[0, :n_tokens] = tokens
             h_all = self.backend.encode_all(padded)[0]
-            h = np.ascontiguousarray(h_all[self.lookahead: self.lookahead + n_frames])
-            out = self.backend.denoise_all({"h": h, "history": self.history, "noise": noise, "emotion": self._emotion,
-                                            "lookahead": self._lookahead_arr})
+            out = self.backend.denoise_all(self._denoise_feeds(h_all, 0, n_frames, self.history, noise))
         bad = ~np.isfinite(out).all(axis=1)
         if bad.any():  # the graph fed a NaN frame back; streaming feeds back its sanitized frame: redo from there
-            out = self._denoise_from(int(np.argmax(bad)), out, h, noise)
+            out = self._denoise_from(int(np.argmax(bad)), out, h_all, noise)
         out = sanitize_frames(out)
         self.history = np.concatenate([self.history, out[None]], axis=1)[:, -self.history_len:].copy()
         self.n_frames = n_frames
         self.n_tokens = n_tokens
+        if self.max_lookahead:  # as stepping would leave it (zeros stand for tokens before the start)
+            past = np.concatenate([np.zeros_like(self.h_past), h_all[:n_tokens]])
+            self.h_past = np.ascontiguousarray(past[-self.max_lookahead:])
         return out
+
+    def _denoise_feeds(self, h_all: np.ndarray, start: int, stop: int, history: np.ndarray,
+                       noise: np.ndarray) -> dict[str, np.ndarray]:
+        """Frames start .. stop-1 of an utterance encoded as h_all: frame t reads h[t + lookahead] and, for a
+        residual student's mean, its own encoding h[t]."""
+        la = self.lookahead
+        return {"h": h_all[start + la:stop + la], "h_frame": h_all[start:stop], "history": history, "noise": noise,
+                "emotion": self._emotion, "lookahead": self._lookahead_arr}
 
     def _encode_and_denoise_pipelined(self, samples: np.ndarray, n_tokens: int, noise: np.ndarray,
                                       n_frames: int) -> tuple[np.ndarray, np.ndarray]:
@@ -302,7 +323,7 @@ class FaceStreamer:
         is there (numpy's FFT and onnxruntime release the GIL). Exact: tokens are computed frame by frame
         (`tokens_between`), each chunk is encoded after the one before it, carrying its last window's keys and
         values (the blocked attention reads one window back), and the denoiser carries its history from chunk
-        to chunk. -> (frames, h)."""
+        to chunk. -> (frames, the encodings of all tokens)."""
         from concurrent.futures import ThreadPoolExecutor
 
         from talkface_ros.model.features import tokens_between, with_left_context
@@ -331,20 +352,17 @@ class FaceStreamer:
                 stop = n_frames if b == n_windows else min(n_frames, b * W - la)  # frame t reads h[t + la]
                 if stop <= done:
                     continue
-                part = self.backend.denoise_all({"h": h_all[done + la:stop + la], "history": history,
-                                                 "noise": noise[done:stop], "emotion": self._emotion,
-                                                 "lookahead": self._lookahead_arr})
+                part = self.backend.denoise_all(self._denoise_feeds(h_all, done, stop, history, noise[done:stop]))
                 out[done:stop] = part
                 history = np.concatenate([history, part[None]], axis=1)[:, -self.history_len:]
                 done = stop
-        return out, np.ascontiguousarray(h_all[la:la + n_frames])
+        return out, h_all
 
-    def _denoise_from(self, start: int, out: np.ndarray, h: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    def _denoise_from(self, start: int, out: np.ndarray, h_all: np.ndarray, noise: np.ndarray) -> np.ndarray:
         """Frames from `start` on one call each, each fed back sanitized like `_emit` does (only after a NaN)."""
         k = self.history_len
         frames = np.concatenate([self.history[0], out])  # frames[k + t] = frame t; those before `start` are good
         for t in range(start, len(out)):
-            raw = self.backend.denoise_all({"h": h[t:t + 1], "history": frames[None, t:t + k], "noise": noise[t:t + 1],
-                                            "emotion": self._emotion, "lookahead": self._lookahead_arr})
+            raw = self.backend.denoise_all(self._denoise_feeds(h_all, t, t + 1, frames[None, t:t + k], noise[t:t + 1]))
             frames[k + t] = sanitize_frames(raw[0])
         return frames[k:]

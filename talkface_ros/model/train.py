@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from talkface_ros.face.arkit import INDEX
 from talkface_ros.model.checkpoint import CARD, load_checkpoint, read_json, save_checkpoint
 from talkface_ros.model.data import Batch, feature_stats, load_clips, sample_batch, spectral_jitter
-from talkface_ros.model.diffusion import ddim_sample, one_step, v_loss
+from talkface_ros.model.diffusion import ddim_sample, student_x0, v_loss
 from talkface_ros.model.network import FaceModel, ModelConfig
 from talkface_ros.model.steps import frame_limits
 
@@ -49,6 +49,7 @@ class TrainConfig:
     audio_copies: int = 1  # augmented copies of each training clip (data.load_clips)
     spec_warp: float = 0.12  # vocal-tract warp range, log of the formant factor (data.spectral_jitter)
     spec_tilt: float = 2.0  # spectral tilt range, natural-log power units end to end
+    ema: float = 0.0  # decay of an exponential moving average of the weights (0: off); checkpoints hold the average
     seed: int = 0
     threads: int = 2
     save_every: int = 250
@@ -71,6 +72,7 @@ class DistillConfig:
     own_history: float = 0.0  # this fraction of crops is conditioned on the student's own rollout (exposure bias)
     aux_weight: float = 0.0  # pull the student's articulation channels towards the aux head's lag-free estimate
     aux_max_lookahead: int = 3  # ... in crops with at most this lookahead
+    residual: bool = True  # a residual student (ModelConfig.residual_student): its output layer starts at zero
     causal_history: float = 0.0  # as TrainConfig.causal_history
     audio_copies: int = 1  # as TrainConfig.audio_copies
     spec_warp: float = 0.12
@@ -105,6 +107,31 @@ def _optimizer_state(opt: torch.optim.Optimizer, params: list[torch.nn.Parameter
         if "step" in st:
             out[f"opt/{i}/step"] = torch.as_tensor(st["step"], dtype=torch.float32).reshape(1)
     return out
+
+
+class WeightAverage:
+    """Exponential moving average of named parameters (decay ramped up from 0 over the first steps, as is usual,
+    so early weights do not linger). `swapped()` puts the average into the model for saving or evaluating."""
+
+    def __init__(self, named: dict[str, torch.nn.Parameter], decay: float, step: int = 0) -> None:
+        self.named = named
+        self.decay = decay
+        self.step = step
+        self.average = {n: p.detach().clone() for n, p in named.items()}
+
+    @torch.no_grad()
+    def update(self) -> None:
+        self.step += 1
+        d = min(self.decay, (1 + self.step) / (10 + self.step))
+        for n, p in self.named.items():
+            self.average[n].mul_(d).add_(p.detach(), alpha=1 - d)
+
+    @torch.no_grad()
+    def swap(self) -> None:
+        for n, p in self.named.items():
+            current = p.detach().clone()
+            p.copy_(self.average[n])
+            self.average[n] = current
 
 
 def _restore_optimizer(opt: torch.optim.Optimizer, params: list[torch.nn.Parameter],
@@ -196,7 +223,7 @@ def own_history(model: FaceModel, batch: Batch, h: torch.Tensor, gen: torch.Gene
     for t in range(S):
         out[:, t] = history
         noise = torch.randn(B, model.cfg.face_dim, generator=gen)
-        x0 = one_step(model.student, noise, h[:, min(t + L, S - 1)], model.normalize(history), emotion, la)
+        x0 = student_x0(model, noise, h[:, t], h[:, min(t + L, S - 1)], model.normalize(history), emotion, la)
         frame = torch.minimum(torch.maximum(model.denormalize(x0), lo), hi)
         history = torch.cat([history[:, 1:], frame[:, None]], dim=1)
     return out
@@ -238,9 +265,17 @@ def train(corpus: str, out: str, tcfg: TrainConfig, mcfg: ModelConfig, resume: b
         model.face_mean.copy_(torch.from_numpy(am))
         model.face_std.copy_(torch.from_numpy(as_))
     model.train()
-    params = [p for n, p in model.named_parameters() if not n.startswith("student.")]
+    named = {n: p for n, p in model.named_parameters() if not n.startswith("student.")}
+    params = list(named.values())
     opt = torch.optim.AdamW(params, lr=tcfg.lr, weight_decay=tcfg.weight_decay)
     _restore_optimizer(opt, params, extra)
+    average = None
+    if tcfg.ema > 0.0:  # a checkpoint holds the average as its weights and the raw ones as extra tensors
+        average = WeightAverage(named, tcfg.ema, start_step)
+        if start_step and all(f"raw/{n}" in extra for n in named):
+            with torch.no_grad():
+                for n, p in named.items():
+                    p.copy_(extra[f"raw/{n}"])
     rng = np.random.default_rng(tcfg.seed + start_step)
     gen = torch.Generator().manual_seed(tcfg.seed + start_step)
     t0 = time.time()
@@ -268,9 +303,14 @@ def train(corpus: str, out: str, tcfg: TrainConfig, mcfg: ModelConfig, resume: b
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
+        if average is not None:
+            average.update()
         bar.set_postfix(v=f"{diff.item():.3f}", aux=f"{aux.item():.3f}", refresh=False)
         last = step + 1 == tcfg.steps
         if (step + 1) % tcfg.save_every == 0 or last:
+            raw = {f"raw/{n}": p.detach().clone() for n, p in named.items()} if average is not None else {}
+            if average is not None:
+                average.swap()
             model.eval()
             metrics = evaluate_teacher(model, val) if last else {}
             model.train()
@@ -279,7 +319,9 @@ def train(corpus: str, out: str, tcfg: TrainConfig, mcfg: ModelConfig, resume: b
                                       "config": asdict(tcfg), "wall_s": round(elapsed_before + time.time() - t0, 1),
                                       "last_loss": {"v": diff.item(), "aux": aux.item()}, **metrics},
                     "git_commit": git_commit()}
-            save_checkpoint(model, out_dir, card, _optimizer_state(opt, params))
+            save_checkpoint(model, out_dir, card, {**_optimizer_state(opt, params), **raw})
+            if average is not None and not last:
+                average.swap()
     model.eval()
     return model
 
@@ -298,6 +340,10 @@ def distill(teacher_dir: str, corpus: str, out: str, dcfg: DistillConfig, resume
     else:
         model, card, extra = load_checkpoint(teacher_dir)
         model.student.load_state_dict(model.teacher.state_dict())
+        model.cfg.residual_student = dcfg.residual
+        if dcfg.residual:  # it starts as the aux head's estimate (the teacher's output would come on top of it)
+            torch.nn.init.zeros_(model.student.out.weight)
+            torch.nn.init.zeros_(model.student.out.bias)
         extra = {}
     for p in model.parameters():
         p.requires_grad_(False)
@@ -335,12 +381,13 @@ def distill(teacher_dir: str, corpus: str, out: str, dcfg: DistillConfig, resume
         x0, hh, hist, hist_clean, emo, la = _select(batch, h, model, dcfg.history_noise, gen)
         pick = torch.randperm(x0.shape[0], generator=gen)[: dcfg.frames_per_batch]
         x0, hh, hist, hist_clean, emo, la = x0[pick], hh[pick], hist[pick], hist_clean[pick], emo[pick], la[pick]
+        h_frame = h[batch.valid][pick]  # the encoding at t itself (hh is at t + L)
         with torch.no_grad():  # the aux head's estimate of frame t, from h[t] (never h[t + L]): lag-free
-            aux_target = model.aux_head(h[batch.valid][pick])[:, ARTICULATION_IDX]
+            aux_target = model.aux_head(h_frame)[:, ARTICULATION_IDX]
         hist = drop_history(model, hist, dcfg.history_drop, gen)
         noise = torch.randn(x0.shape, generator=gen)
         target = ddim_sample(model.teacher, noise, hh, hist, emo, la, dcfg.teacher_steps, dcfg.guidance)
-        pred = one_step(model.student, noise, hh, hist, emo, la)
+        pred = student_x0(model, noise, h_frame, hh, hist, emo, la)
         distill_loss = F.mse_loss(pred, target)
         gt_loss = F.mse_loss(pred, x0)
         prev, prev2 = hist_clean[:, -1], hist_clean[:, -2]
