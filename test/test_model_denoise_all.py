@@ -22,9 +22,9 @@ TINY = dict(d_model=32, n_layer=2, n_head=2, window=8, den_hidden=32, den_layers
 TOL = 1e-4  # the offline == streaming tolerance of test_model_streaming / test_animate
 
 
-def _random_model(seed: int = 0) -> FaceModel:
+def _random_model(seed: int = 0, **overrides) -> FaceModel:
     torch.manual_seed(seed)
-    model = FaceModel(ModelConfig(**TINY))
+    model = FaceModel(ModelConfig(**{**TINY, **overrides}))
     with torch.no_grad():  # every part matters, the zero-initialised emotion input included
         for p in model.parameters():
             p.add_(0.2 * torch.randn_like(p))
@@ -77,9 +77,22 @@ def test_encode_all_equals_the_encoder(batch, blocks):
         torch.testing.assert_close(EncodeAll(model)(tokens), model.encoder(tokens), atol=2e-5, rtol=1e-4)
 
 
+@pytest.fixture(scope="module")
+def one_block_student_dir(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("tiny_one_block_student")
+    model = _random_model(7, student_layers=1)
+    assert len(model.student.blocks) == 1 and len(model.teacher.blocks) == 2
+    save_checkpoint(model, d)
+    export_onnx(model, d)
+    return d
+
+
 @pytest.mark.parametrize("backend", ["onnxruntime", "torch"])
 @pytest.mark.parametrize("lookahead", [0, 2])
-def test_animate_equals_streaming_push_frame_by_frame(model_dir, backend, lookahead):
+@pytest.mark.parametrize("student", ["two_blocks", "one_block"])
+def test_animate_equals_streaming_push_frame_by_frame(model_dir, one_block_student_dir, backend, lookahead, student):
+    if student == "one_block":  # the Scan body goes from its first block straight to the output norm
+        model_dir = one_block_student_dir
     pcm = _audio(2.37, seed=lookahead)
     s = FaceStreamer.from_pretrained(model_dir, backend=backend, lookahead=lookahead, seed=11)
     s.set_emotion("surprised", 0.7)

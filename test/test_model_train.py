@@ -304,3 +304,28 @@ def test_training_with_a_weight_average_saves_the_average_and_resumes_it(corpus,
         torch.testing.assert_close(extra11[f"raw/{name}"], extra10[f"raw/{name}"])
         torch.testing.assert_close(avg11.state_dict()[name],
                                    d * avg10.state_dict()[name] + (1 - d) * extra10[f"raw/{name}"])
+
+
+def test_a_smaller_student_keeps_the_teachers_first_blocks(corpus, tmp_path):
+    """DistillConfig.student_layers: the student gets that many residual blocks, initialised from the teacher's
+    first ones; the config records it, the checkpoint reloads, the graphs run; more blocks than the teacher's
+    is refused."""
+    import torch
+
+    from talkface_ros.model.train import DistillConfig, distill
+
+    teacher = tmp_path / "teacher"
+    assert talkface(["train", "--corpus", str(corpus), "-o", str(teacher), "--threads", "1", *TINY,
+                     "--set", "den_layers=2", "--steps", "10", "--set", "warmup=5"]) == 0
+    student = tmp_path / "student"
+    cfg = DistillConfig(steps=2, batch=2, seq=20, teacher_steps=1, lr=0.0, threads=1, student_layers=1)
+    model = distill(str(teacher), str(corpus), str(student), cfg)
+    assert len(model.student.blocks) == 1 and len(model.teacher.blocks) == 2
+    torch.testing.assert_close(model.student.blocks[0].fc1.weight, model.teacher.blocks[0].fc1.weight)
+    reloaded, _, _ = load_checkpoint(student)
+    assert reloaded.cfg.student_layers == 1 and len(reloaded.student.blocks) == 1
+    assert talkface(["export-onnx", str(student)]) == 0
+    frames = FaceStreamer.from_pretrained(student).animate(np.zeros(8000, np.int16))
+    assert frames.shape == (25, 55) and np.isfinite(frames).all()
+    with pytest.raises(ValueError, match="student_layers 3"):
+        distill(str(teacher), str(corpus), str(tmp_path / "too_big"), DistillConfig(steps=1, threads=1, student_layers=3))

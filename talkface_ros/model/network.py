@@ -36,6 +36,7 @@ class ModelConfig:
     history: int = 4  # K generated frames fed back (outpainting)
     den_hidden: int = 128
     den_layers: int = 3
+    student_layers: int = 0  # residual blocks of the student (0: den_layers, as the teacher)
     n_emotions: int = len(EMOTIONS)
     max_lookahead: int = 3
     # the student generates the residual over the aux head's estimate of its frame (regression mean + diffusion
@@ -193,7 +194,7 @@ class ResBlock(nn.Module):
 class Denoiser(nn.Module):
     """v-prediction for one face frame (normalised units)."""
 
-    def __init__(self, cfg: ModelConfig) -> None:
+    def __init__(self, cfg: ModelConfig, layers: int | None = None) -> None:
         super().__init__()
         hid = cfg.den_hidden
         self.x_in = nn.Linear(cfg.face_dim, hid)
@@ -204,7 +205,7 @@ class Denoiser(nn.Module):
         self.emotion_in = nn.Linear(cfg.n_emotions, hid)
         nn.init.zeros_(self.emotion_in.weight)  # zero-initialised injection
         nn.init.zeros_(self.emotion_in.bias)
-        self.blocks = nn.ModuleList(ResBlock(hid) for _ in range(cfg.den_layers))
+        self.blocks = nn.ModuleList(ResBlock(hid) for _ in range(layers or cfg.den_layers))
         self.ln_out = nn.LayerNorm(hid)
         self.out = nn.Linear(hid, cfg.face_dim)
 
@@ -226,7 +227,7 @@ class FaceModel(nn.Module):
         self.cfg = cfg
         self.encoder = AudioEncoder(cfg)
         self.teacher = Denoiser(cfg)
-        self.student = Denoiser(cfg)
+        self.student = Denoiser(cfg, cfg.student_layers or cfg.den_layers)
         self.aux_head = nn.Linear(cfg.d_model, cfg.face_dim)  # direct regression: shapes the encoder early
         self.register_buffer("face_mean", torch.zeros(cfg.face_dim))
         self.register_buffer("face_std", torch.ones(cfg.face_dim))

@@ -21,7 +21,7 @@ from talkface_ros.face.arkit import INDEX
 from talkface_ros.model.checkpoint import CARD, load_checkpoint, read_json, save_checkpoint
 from talkface_ros.model.data import Batch, feature_stats, load_clips, sample_batch, spectral_jitter
 from talkface_ros.model.diffusion import ddim_sample, student_x0, v_loss
-from talkface_ros.model.network import FaceModel, ModelConfig
+from talkface_ros.model.network import Denoiser, FaceModel, ModelConfig
 from talkface_ros.model.steps import frame_limits
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,7 @@ class DistillConfig:
     aux_weight: float = 0.0  # pull the student's articulation channels towards the aux head's lag-free estimate
     aux_max_lookahead: int = 3  # ... in crops with at most this lookahead
     residual: bool = True  # a residual student (ModelConfig.residual_student): its output layer starts at zero
+    student_layers: int = 0  # fewer residual blocks than the teacher (0: as many): the first ones are kept
     causal_history: float = 0.0  # as TrainConfig.causal_history
     audio_copies: int = 1  # as TrainConfig.audio_copies
     spec_warp: float = 0.12
@@ -339,7 +340,14 @@ def distill(teacher_dir: str, corpus: str, out: str, dcfg: DistillConfig, resume
         log.info("resuming distillation from %s at step %d", out_dir, start_step)
     else:
         model, card, extra = load_checkpoint(teacher_dir)
-        model.student.load_state_dict(model.teacher.state_dict())
+        if dcfg.student_layers and dcfg.student_layers != model.cfg.den_layers:
+            if not 0 < dcfg.student_layers < model.cfg.den_layers:
+                raise ValueError(f"student_layers {dcfg.student_layers} must be between 1 and the teacher's "
+                                 f"{model.cfg.den_layers}")
+            model.cfg.student_layers = dcfg.student_layers
+            model.student = Denoiser(model.cfg, dcfg.student_layers)
+        teacher_state = model.teacher.state_dict()
+        model.student.load_state_dict({k: v for k, v in teacher_state.items() if k in model.student.state_dict()})
         model.cfg.residual_student = dcfg.residual
         if dcfg.residual:  # it starts as the aux head's estimate (the teacher's output would come on top of it)
             torch.nn.init.zeros_(model.student.out.weight)
