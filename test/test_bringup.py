@@ -60,8 +60,10 @@ def test_demo_runs_the_sim_graph_and_commands_stay_within_limits(short_speech, t
     assert np.ptp(jaw) > 0.02, "the jaw motor moved (radians)"
     latency = json.loads((tmp_path / "latency.json").read_text())
     live = latency["face_behind_audio_ms"]
-    # audio_capture waited for the recorder, so the whole clip (150 frames) reached it live, not from history
-    assert live["frames"] >= 150 and latency["frames"] == live["frames"] + latency["from_history"]
+    # audio_capture waited for the recorder, so the clip (150 frames) reached it live, not from history (a
+    # recorder that matched late would get a second or more of it from history). Frames stamped before the
+    # first delivery count as history, so a start-up stall of a loaded machine may move a few: 10 allowed
+    assert live["frames"] >= 150 - 10 and latency["frames"] == live["frames"] + latency["from_history"]
     # stamps are audio time: the face is tens of ms behind the sound, not a chunk or a stream start behind
     # (the 45 ms target is measured by bench/bench_e2e_latency.py, not by a test on a shared machine)
     assert 0.0 < live["p50"] < 150.0
