@@ -5,7 +5,6 @@ from __future__ import annotations
 from fractions import Fraction
 
 import numpy as np
-from scipy.signal import firwin
 
 
 def _ratio(src_rate: int, dst_rate: int) -> tuple[int, int]:
@@ -15,6 +14,8 @@ def _ratio(src_rate: int, dst_rate: int) -> tuple[int, int]:
 
 def design_filter(up: int, down: int, half_len: int = 10) -> np.ndarray:
     """The anti-aliasing FIR of scipy.signal.resample_poly (Kaiser, beta 5), scaled by `up`."""
+    from scipy.signal import firwin  # only when a rate differs (importing scipy.signal costs ~0.3 s)
+
     max_rate = max(up, down)
     return firwin(2 * half_len * max_rate + 1, 1.0 / max_rate, window=("kaiser", 5.0)) * up
 
