@@ -41,6 +41,7 @@ class SynthConfig:
     festival_share: float = 0.12  # of utterances, when festival is installed
     flite_share: float = 0.15  # of utterances, when flite and pocketsphinx are installed
     festival_world_share: float = 0.15  # of utterances, from the installed FESTIVAL_WORLD_VOICE_NAMES
+    mbrola_share: float = 0.25  # of utterances, from the installed MBROLA voices (data/mbrola.py)
 
     @property
     def num_shards(self) -> int:
@@ -166,6 +167,36 @@ def make_flite_utterances(rng: np.random.Generator, prefix: str, count: int, see
     return out
 
 
+def make_mbrola_utterances(rng: np.random.Generator, prefix: str, count: int, seed: int, neutral_share: float) -> list[Utterance]:
+    """`count` sentences from the installed MBROLA voices (real speakers' diphones, all in training), each in
+    its voice's language, own prosody per sentence. Sentences a voice lacks diphones for are skipped."""
+    from talkface_ros.data import mbrola
+    from talkface_ros.data.espeak import EspeakError
+
+    names = mbrola.installed_voices()
+    if count <= 0 or not names:
+        return []
+    synth = _synth()
+    out: list[Utterance] = []
+    tries = 0
+    while len(out) < count and tries < 4 * count:
+        tries += 1
+        voice, prosody = mbrola.choose(rng, names)
+        text = random_sentence(voice.text_language, rng, max_words=8)
+        try:
+            result = synth.synth(text, prosody)
+        except EspeakError as exc:
+            log.debug("mbrola %s skipped: %s", voice.name, exc)
+            continue
+        style = speaker_style(seed, "mbrola:" + voice.name, 50)
+        split = "val" if rng.random() < 0.04 else "train"
+        utt = _finish(rng, f"{prefix}-m{len(out):03d}", result, style, neutral_share, language=voice.language,
+                      voice=f"mbrola:{voice.name}@p{prosody.pitch}r{prosody.rate_wpm}", synth="mbrola", split=split)
+        if utt is not None:
+            out.append(utt)
+    return out
+
+
 def make_shard(config: SynthConfig, shard: int) -> tuple[int, float]:
     """Generate and write one shard; returns (shard, seconds of audio)."""
     rng = np.random.default_rng([config.seed, shard])
@@ -180,6 +211,9 @@ def make_shard(config: SynthConfig, shard: int) -> tuple[int, float]:
     world_count = int(round(config.festival_world_share * config.shard_seconds / 3.0))
     utterances += make_festival_utterances(np.random.default_rng([config.seed, shard, 99989]), f"s{config.seed}-{shard:05d}",
                                            world_count, config.seed, config.neutral_share, FESTIVAL_WORLD_VOICE_NAMES, tag="w")
+    mbrola_count = int(round(config.mbrola_share * config.shard_seconds / 3.0))
+    utterances += make_mbrola_utterances(np.random.default_rng([config.seed, shard, 99971]), f"s{config.seed}-{shard:05d}",
+                                         mbrola_count, config.seed, config.neutral_share)
     seconds = sum(len(u.audio) for u in utterances) / 16000.0
     n = 0
     while seconds < config.shard_seconds:
