@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Debian packages the project uses: speech synthesis for the corpus (espeak-ng, Festival and its voices, flite), PortAudio for the microphone,
-# PulseAudio for the audio tests, ffmpeg/sox for the demo, alsa-utils and ktuberling-data for their recorded
+# PulseAudio for the audio tests, ffmpeg/sox for the demo, alsa-utils, ktuberling-data and the Asterisk English prompts for their recorded
 # speech (the real eval set), and MBROLA's real-speaker voices from Debian's non-free section (training
 # speech only; see talkface_ros/data/mbrola.py). Installs only what is missing, and only as root; otherwise it
 # lists what to install and carries on (tests that need them skip with a reason).
@@ -9,6 +9,7 @@ packages=(espeak-ng libespeak-ng1 festival festvox-kallpc16k festvox-kdlpc16k fe
           festvox-czech-dita festvox-czech-krb festvox-czech-ph festvox-italp16k festvox-itapc16k
           festvox-suopuhe-lj festvox-ru
           libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins alsa-utils ktuberling-data sox ffmpeg
+          asterisk-core-sounds-en-wav asterisk-core-sounds-en
           libosmesa6 libegl1 libgl1)
 # keep in step with talkface_ros.data.mbrola.debian_packages() (a test checks)
 mbrola_packages=(mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 mbrola-de1 mbrola-de2 mbrola-de4 mbrola-de5 mbrola-de6 mbrola-de7 mbrola-fr1 mbrola-fr2 mbrola-fr4 mbrola-fr6 mbrola-es1 mbrola-es2 mbrola-it3 mbrola-br1 mbrola-br3 mbrola-br4 mbrola-pt1 mbrola-nl2 mbrola-nl3 mbrola-sw1 mbrola-sw2 mbrola-pl1 mbrola-cz2 mbrola-hu1 mbrola-tr1 mbrola-tr2 mbrola-gr2 mbrola-ro1 mbrola-id1 mbrola-in1 mbrola-ir1)

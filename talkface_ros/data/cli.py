@@ -19,6 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     synth.add_argument("--flite-share", type=float, default=0.15, help="share of utterances from flite voices, aligned with pocketsphinx (0 = none)")
     synth.add_argument("--mbrola-share", type=float, default=0.25,
                        help="share of utterances from the installed MBROLA voices, real speakers' diphones through espeak-ng (0 = none)")
+    synth.add_argument("--prompt-copies", type=int, default=0,
+                       help="extra shards, each one copy of the Asterisk English prompts' train half (real speech, pocketsphinx-aligned; 0 = none)")
     synth.add_argument("--no-progress", action="store_true")
     align = sub.add_parser("align-check", help="phone-timing error vs audio silence boundaries, per language")
     align.add_argument("--languages", default="en-us,de,fr,es,ru,fi")
@@ -33,9 +35,9 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "synth":
         from talkface_ros.data.synth import SynthConfig, synthesize
 
-        if args.hours <= 0 or args.workers < 1 or args.shard_seconds <= 0:
-            raise SystemExit("--hours, --workers and --shard-seconds must be positive")
-        summary = synthesize(SynthConfig(out=args.out, hours=args.hours, seed=args.seed, shard_seconds=args.shard_seconds, workers=args.workers, festival_share=args.festival_share, flite_share=args.flite_share, festival_world_share=args.festival_world_share, mbrola_share=args.mbrola_share), progress=not args.no_progress)
+        if args.hours <= 0 or args.workers < 1 or args.shard_seconds <= 0 or args.prompt_copies < 0:
+            raise SystemExit("--hours, --workers and --shard-seconds must be positive, --prompt-copies not negative")
+        summary = synthesize(SynthConfig(out=args.out, hours=args.hours, seed=args.seed, shard_seconds=args.shard_seconds, workers=args.workers, festival_share=args.festival_share, flite_share=args.flite_share, festival_world_share=args.festival_world_share, mbrola_share=args.mbrola_share, prompt_copies=args.prompt_copies), progress=not args.no_progress)
         print(json.dumps(summary))
         return 0
     if args.action == "align-check":

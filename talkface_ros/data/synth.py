@@ -42,10 +42,15 @@ class SynthConfig:
     flite_share: float = 0.15  # of utterances, when flite and pocketsphinx are installed
     festival_world_share: float = 0.15  # of utterances, from the installed FESTIVAL_WORLD_VOICE_NAMES
     mbrola_share: float = 0.25  # of utterances, from the installed MBROLA voices (data/mbrola.py)
+    prompt_copies: int = 0  # extra shards after the synthetic ones, each one copy of the Asterisk "train" prompts (real speech)
 
     @property
     def num_shards(self) -> int:
         return max(1, int(np.ceil(self.hours * 3600.0 / self.shard_seconds)))
+
+    @property
+    def total_shards(self) -> int:
+        return self.num_shards + max(0, self.prompt_copies)
 
 
 _SYNTH: EspeakSynth | None = None
@@ -199,6 +204,12 @@ def make_mbrola_utterances(rng: np.random.Generator, prefix: str, count: int, se
 
 def make_shard(config: SynthConfig, shard: int) -> tuple[int, float]:
     """Generate and write one shard; returns (shard, seconds of audio)."""
+    if shard >= config.num_shards:  # a copy of the real prompts
+        from talkface_ros.data.asterisk import make_prompt_utterances
+
+        utterances = make_prompt_utterances(config.seed, config.neutral_share, copy=shard - config.num_shards)
+        corpus_io.write_shard(config.out, shard, utterances)
+        return shard, sum(len(u.audio) for u in utterances) / 16000.0
     rng = np.random.default_rng([config.seed, shard])
     # About 3 s per sentence: festival's share of the shard, synthesised in one festival process.
     festival_count = int(round(config.festival_share * config.shard_seconds / 3.0))
@@ -241,9 +252,9 @@ def synthesize(config: SynthConfig, progress: bool = True, only: list[int] | Non
     starts clean."""
     out = Path(config.out)
     (out / "shards").mkdir(parents=True, exist_ok=True)
-    shards = range(config.num_shards) if only is None else [k for k in only if 0 <= k < config.num_shards]
+    shards = range(config.total_shards) if only is None else [k for k in only if 0 <= k < config.total_shards]
     todo = [k for k in shards if not corpus_io.shard_done(out, k)]
-    log.info("corpus %s: %d shards, %d to make (%d done)", out, config.num_shards, len(todo), config.num_shards - len(todo))
+    log.info("corpus %s: %d shards, %d to make (%d done)", out, config.total_shards, len(todo), config.total_shards - len(todo))
     start = time.perf_counter()
     made_seconds = 0.0
     from tqdm import tqdm
@@ -262,7 +273,7 @@ def synthesize(config: SynthConfig, progress: bool = True, only: list[int] | Non
     wall = time.perf_counter() - start
     count = corpus_io.write_manifest(out)
     summary = {
-        "out": str(out), "shards": config.num_shards, "made_shards": len(todo), "utterances": count,
+        "out": str(out), "shards": config.total_shards, "made_shards": len(todo), "utterances": count,
         "made_audio_s": round(made_seconds, 1), "wall_s": round(wall, 1),
         "x_realtime": round(made_seconds / wall, 1) if wall > 0 and made_seconds else None,
     }

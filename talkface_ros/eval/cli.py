@@ -12,7 +12,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     names = sorted([*SYSTEMS, "teacher"])
     parser.add_argument("--system", default="energy,mfcc", help=f"comma-separated: {', '.join(names)}")
-    parser.add_argument("--set", dest="eval_set", default="synth-heldout", help="comma-separated: synth-heldout (voice + lang), synth-heldout-voice, synth-heldout-lang, synth-val, real (= real-sentences + real-words)")
+    parser.add_argument("--set", dest="eval_set", default="synth-heldout", help="comma-separated: synth-heldout (voice + lang), synth-heldout-voice, synth-heldout-lang, synth-val, real (= real-sentences + real-words), real-prompts (Asterisk's English prompts, apart from real)")
     parser.add_argument("--corpus", default="out/corpus", help="corpus directory for synth-heldout")
     parser.add_argument("--model", default=None, help="model folder for --system model (default: the shipped one)")
     parser.add_argument("--backend", default="onnxruntime", choices=["onnxruntime", "torch"], help="backend for --system model")
@@ -40,7 +40,8 @@ def load_set(name: str, corpus_dir: str, max_utterances: int):
         if not items:
             raise SystemExit(f"{corpus_dir} has no utterances in {splits[name]}")
         return items
-    real = {"real": "build_real_set", "real-sentences": "build_sentence_set", "real-words": "build_ktuberling_set"}
+    real = {"real": "build_real_set", "real-sentences": "build_sentence_set", "real-words": "build_ktuberling_set",
+            "real-prompts": "build_prompts_set"}
     if name in real:
         from talkface_ros.eval import real_set
 

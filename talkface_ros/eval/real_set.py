@@ -11,9 +11,16 @@ ARPAbet -> IPA -> phone classes and a teacher:
   compounds read by one adult speaker, ~70 s): the bulk of the set's bilabials (ball, man, pepper, umbrella,
   ...) and rounded vowels (moon, shoe, road, ...).
 
-Honest limits: ~90 utterances, ~90 s, mostly isolated words from three speakers; pocketsphinx's
-alignment is good to about 10-20 ms. It is a check that the model transfers beyond synthetic voices, not
-a benchmark to tune against.
+- `real-prompts`, kept apart from `real` (which stays as it was, for comparison across rounds): the
+  Asterisk PBX's English prompts (Debian asterisk-core-sounds-en-wav + -en for the transcripts,
+  CC-BY-SA-3.0), read by one professional US English speaker, Allison Smith: ~450 connected utterances
+  ("please enter your password followed by the pound key"), ~20 min, but telephone band (8 kHz, so
+  nothing above 4 kHz). Aligning all of them takes minutes, so alignments are cached on disk
+  (`alignment_cache_dir()`), keyed by the audio and the transcript.
+
+Honest limits: the first three are ~90 utterances, ~90 s, mostly isolated words from three speakers;
+pocketsphinx's alignment is good to about 10-20 ms. They check that the model transfers beyond synthetic
+voices; they are not a benchmark to tune against.
 """
 from __future__ import annotations
 
@@ -22,8 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
+from talkface_ros.data.asterisk import ASTERISK_DIR, ASTERISK_TRANSCRIPTS, asterisk_transcripts, prompt_split, prompt_words  # noqa: F401
 from talkface_ros.data.phones import Phone
-from talkface_ros.data.sphinx_align import shared_aligner, trim_leading_silence  # noqa: F401 (re-exported)
+from talkface_ros.data.sphinx_align import alignment_cache_dir, cached_force_align, shared_aligner, trim_leading_silence  # noqa: F401 (re-exported)
 from talkface_ros.eval.evaluate import EvalItem
 
 log = logging.getLogger(__name__)
@@ -62,6 +70,43 @@ KTUBERLING_TRANSCRIPTS = {
     "egypt_palmtree": "palm tree", "egypt_sphynx": "sphinx", "moon_fallingstar": "falling star",
     "moon_moonwalker": "moon walker", "pizzeria_broccolli": "broccoli",
 }
+
+
+def build_prompts_set(directory: Path = ASTERISK_DIR, transcripts: Path = ASTERISK_TRANSCRIPTS,
+                      stems: list[str] | None = None, cache_dir: Path | None = None, split: str | None = "test") -> list[EvalItem]:
+    """The Asterisk English prompts whose words are all in the aligner's dictionary and that align.
+    stems: only these (default all of `split`: "test", the half never trained on (`prompt_split`), "train",
+    or None for both). FileNotFoundError when the packages are not installed."""
+    from talkface_ros.data.teacher import SpeakerStyle, animate
+
+    if not directory.is_dir() or not transcripts.is_file():
+        raise FileNotFoundError(f"no Asterisk English prompts under {directory} with {transcripts} "
+                                "(install asterisk-core-sounds-en-wav and asterisk-core-sounds-en)")
+    said = asterisk_transcripts(transcripts)
+    aligner = shared_aligner()
+    items: list[EvalItem] = []
+    skipped = {"not in the dictionary": 0, "no audio": 0, "no alignment": 0}
+    chosen = [stem for stem in sorted(said) if split is None or prompt_split(stem) == split] if stems is None else stems
+    for stem in chosen:
+        words = said.get(stem)
+        path = directory / f"{stem}.wav"
+        if words is None or not aligner.knows(words):
+            skipped["not in the dictionary"] += 1
+            continue
+        if not path.is_file():
+            skipped["no audio"] += 1
+            continue
+        audio = load_wav_16k(path)
+        phones = cached_force_align(audio, words, cache_dir)
+        if not phones:
+            skipped["no alignment"] += 1
+            continue
+        teacher = animate(phones, audio, np.random.default_rng(0), style=SpeakerStyle(head_motion=0.0))
+        items.append(EvalItem(stem, audio, teacher.phone_class, teacher.frames, speaker="asterisk:allison"))
+    log.info("real-prompts: %d prompts, %.0f s (left out: %s)", len(items), sum(len(i.audio) for i in items) / 16000, skipped)
+    if not items:
+        raise FileNotFoundError(f"no usable Asterisk prompts under {directory}")
+    return items
 
 
 def real_speech_dir() -> Path:

@@ -1,0 +1,82 @@
+"""The Asterisk PBX's English prompts: real connected speech with transcripts.
+
+~570 prompts read by one professional US English speaker, Allison Smith (Debian asterisk-core-sounds-en-wav,
+CC-BY-SA-3.0; the transcripts come with asterisk-core-sounds-en), telephone band (8 kHz). Each prompt
+belongs to one half for good (`prompt_split`, by a hash of its name): "test" prompts are the `real-prompts`
+eval set and are never trained on; "train" prompts may go into a corpus.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import re
+from pathlib import Path
+
+ASTERISK_DIR = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
+ASTERISK_TRANSCRIPTS = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz")
+_DIGITS = "zero one two three four five six seven eight nine".split()
+
+
+def prompt_words(text: str) -> str | None:
+    """An Asterisk prompt's transcript as the words said, or None where that is not clear: a bracketed
+    description ("[ascending tones]"), a number of more than one digit (read how?). "*" is "star", "#"
+    "pound" (US telephone), a single digit its name."""
+    text = text.strip().lower()
+    if not text or text.startswith("[") or re.search(r"\d\d", text):
+        return None
+    text = text.replace("*", " star ").replace("#", " pound ")
+    text = re.sub(r"\d", lambda m: f" {_DIGITS[int(m.group())]} ", text)
+    words = re.findall(r"[a-z']+", text)
+    return " ".join(words) or None
+
+
+def asterisk_transcripts(path: Path = ASTERISK_TRANSCRIPTS) -> dict[str, str]:
+    """stem (relative to ASTERISK_DIR, e.g. "digits/1") -> the words said, for the prompts with clear words."""
+    out: dict[str, str] = {}
+    with gzip.open(path, "rt", encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            if line.startswith(";") or ":" not in line:
+                continue
+            stem, text = line.split(":", 1)
+            words = prompt_words(text)
+            if words is not None:
+                out[stem.strip()] = words
+    return out
+
+
+def prompt_split(stem: str) -> str:
+    """"train" or "test", fixed per prompt name (half each, whatever else changes)."""
+    return "train" if hashlib.sha256(stem.encode()).digest()[0] % 2 == 0 else "test"
+
+
+def make_prompt_utterances(seed: int, neutral_share: float, copy: int = 0, directory: Path = ASTERISK_DIR,
+                           transcripts: Path = ASTERISK_TRANSCRIPTS, cache_dir: Path | None = None) -> list:
+    """The "train" prompts as corpus utterances (pocketsphinx phones, cached; teacher curves with a random
+    emotion and style drawn per `copy`, so copies differ in their faces, not their audio). [] when the
+    packages are not installed."""
+    import numpy as np
+
+    from talkface_ros.data.espeak import SynthResult
+    from talkface_ros.data.sphinx_align import cached_force_align, shared_aligner
+    from talkface_ros.data.synth import _finish, speaker_style
+    from talkface_ros.eval.real_set import load_wav_16k
+
+    if not directory.is_dir() or not transcripts.is_file():
+        return []
+    aligner = shared_aligner()
+    style = speaker_style(seed, "asterisk:allison", 50)
+    out = []
+    for stem, words in sorted(asterisk_transcripts(transcripts).items()):
+        path = directory / f"{stem}.wav"
+        if prompt_split(stem) != "train" or not path.is_file() or not aligner.knows(words):
+            continue
+        audio = load_wav_16k(path)
+        phones = cached_force_align(audio, words, cache_dir)
+        if not phones:
+            continue
+        rng = np.random.default_rng([seed, 77, copy, int(hashlib.sha256(stem.encode()).hexdigest()[:8], 16)])
+        utt = _finish(rng, f"ast-{stem.replace('/', '_')}-{copy}", SynthResult(audio, phones), style, neutral_share,
+                      language="en-us", voice="asterisk:allison", synth="asterisk", split="train")
+        if utt is not None:
+            out.append(utt)
+    return out
