@@ -17,8 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     synth.add_argument("--festival-world-share", type=float, default=0.15,
                        help="share of utterances from Festival's Czech, Italian, Finnish and Russian voices (0 = none)")
     synth.add_argument("--flite-share", type=float, default=0.15, help="share of utterances from flite voices, aligned with pocketsphinx (0 = none)")
-    synth.add_argument("--mbrola-share", type=float, default=0.25,
-                       help="share of utterances from the installed MBROLA voices, real speakers' diphones through espeak-ng (0 = none)")
+    synth.add_argument("--mbrola-share", type=float, default=0.0,
+                       help="share of utterances from the installed MBROLA voices, real speakers' diphones through espeak-ng (default 0 = none; 0.25 was tried)")
     synth.add_argument("--prompt-copies", type=int, default=0,
                        help="extra shards, each one copy of the Asterisk English prompts' train half (real speech, pocketsphinx-aligned; 0 = none)")
     synth.add_argument("--no-progress", action="store_true")

@@ -7,7 +7,7 @@ the voice (`mb-<name>`). All are training voices: the held-out voices stay espea
 Festival's ked, so the held-out numbers keep meaning what they meant.
 
 Licence: the MBROLA databases are free for non-commercial, non-military use with the MBROLA program only.
-They are used here only to synthesise training audio; a corpus without them: `--mbrola-share 0`.
+They are used here only to synthesise training audio, and only when asked: `--mbrola-share 0.25` (default 0).
 """
 from __future__ import annotations
 

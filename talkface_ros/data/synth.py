@@ -41,7 +41,7 @@ class SynthConfig:
     festival_share: float = 0.12  # of utterances, when festival is installed
     flite_share: float = 0.15  # of utterances, when flite and pocketsphinx are installed
     festival_world_share: float = 0.15  # of utterances, from the installed FESTIVAL_WORLD_VOICE_NAMES
-    mbrola_share: float = 0.25  # of utterances, from the installed MBROLA voices (data/mbrola.py)
+    mbrola_share: float = 0.0  # of utterances, from the installed MBROLA voices (data/mbrola.py); off: no gain measured
     prompt_copies: int = 0  # extra shards after the synthetic ones, each one copy of the Asterisk "train" prompts (real speech)
 
     @property
