@@ -7,18 +7,18 @@ import numpy as np
 import pytest
 
 from talkface_ros.data.phones import Phone
-from talkface_ros.data import sphinx_align
+from talkface_ros.data import asterisk, sphinx_align
 from talkface_ros.data.sphinx_align import AlignmentError
 from talkface_ros.eval import real_set
 from talkface_ros.face.visemes import BILABIAL, ROUNDED_VOWEL
 
 
 def test_prompt_transcripts_become_the_words_said():
-    assert real_set.prompt_words("Please press 1, followed by #.") == "please press one followed by pound"
-    assert real_set.prompt_words("press * to toggle pause") == "press star to toggle pause"
-    assert real_set.prompt_words("[ascending tones]") is None
-    assert real_set.prompt_words("press 10 for more") is None  # "ten"? "one zero"?
-    assert real_set.prompt_words("  ") is None
+    assert asterisk.prompt_words("Please press 1, followed by #.") == "please press one followed by pound"
+    assert asterisk.prompt_words("press * to toggle pause") == "press star to toggle pause"
+    assert asterisk.prompt_words("[ascending tones]") is None
+    assert asterisk.prompt_words("press 10 for more") is None  # "ten"? "one zero"?
+    assert asterisk.prompt_words("  ") is None
 
 
 def test_the_transcript_file_is_parsed_by_stem(tmp_path):
@@ -26,7 +26,7 @@ def test_the_transcript_file_is_parsed_by_stem(tmp_path):
     with gzip.open(path, "wt") as out:
         out.write("; Core Asterisk Sounds in English\n\nbeep: [a beep]\nauth-thankyou: Thank you.\n"
                   "digits/7: seven\nvm-press: press 2: for more\n")
-    assert real_set.asterisk_transcripts(path) == {
+    assert asterisk.asterisk_transcripts(path) == {
         "auth-thankyou": "thank you", "digits/7": "seven", "vm-press": "press two for more"}
 
 

@@ -13,14 +13,13 @@ packages=(espeak-ng libespeak-ng1 festival festvox-kallpc16k festvox-kdlpc16k fe
           libosmesa6 libegl1 libgl1)
 # keep in step with talkface_ros.data.mbrola.debian_packages() (a test checks)
 mbrola_packages=(mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 mbrola-de1 mbrola-de2 mbrola-de4 mbrola-de5 mbrola-de6 mbrola-de7 mbrola-fr1 mbrola-fr2 mbrola-fr4 mbrola-fr6 mbrola-es1 mbrola-es2 mbrola-it3 mbrola-br1 mbrola-br3 mbrola-br4 mbrola-pt1 mbrola-nl2 mbrola-nl3 mbrola-sw1 mbrola-sw2 mbrola-pl1 mbrola-cz2 mbrola-hu1 mbrola-tr1 mbrola-tr2 mbrola-gr2 mbrola-ro1 mbrola-id1 mbrola-in1 mbrola-ir1)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-missing_mbrola=()
-for p in "${mbrola_packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing_mbrola+=("$p")
-done
+not_installed() {  # prints those of its arguments that dpkg does not have installed
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"
+  done
+}
+mapfile -t missing < <(not_installed "${packages[@]}")
+mapfile -t missing_mbrola < <(not_installed "${mbrola_packages[@]}")
 [ ${#missing[@]} -eq 0 ] && [ ${#missing_mbrola[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
   echo "talkface_ros: please install these Debian packages: sudo apt-get install ${missing[*]} ${missing_mbrola[*]}" >&2

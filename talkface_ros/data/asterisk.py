@@ -10,7 +10,10 @@ from __future__ import annotations
 import gzip
 import hashlib
 import re
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 ASTERISK_DIR = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
 ASTERISK_TRANSCRIPTS = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz")
@@ -49,34 +52,61 @@ def prompt_split(stem: str) -> str:
     return "train" if hashlib.sha256(stem.encode()).digest()[0] % 2 == 0 else "test"
 
 
-def make_prompt_utterances(seed: int, neutral_share: float, copy: int = 0, directory: Path = ASTERISK_DIR,
-                           transcripts: Path = ASTERISK_TRANSCRIPTS, cache_dir: Path | None = None) -> list:
-    """The "train" prompts as corpus utterances (pocketsphinx phones, cached; teacher curves with a random
-    emotion and style drawn per `copy`, so copies differ in their faces, not their audio). [] when the
-    packages are not installed."""
-    import numpy as np
+@dataclass(frozen=True)
+class AlignedPrompt:
+    stem: str
+    audio: np.ndarray  # int16, 16 kHz
+    phones: list  # data.phones.Phone, from pocketsphinx
 
-    from talkface_ros.data.espeak import SynthResult
+
+def aligned_prompts(split: str | None, directory: Path = ASTERISK_DIR, transcripts: Path = ASTERISK_TRANSCRIPTS,
+                    stems: list[str] | None = None, cache_dir: Path | None = None) -> tuple[list[AlignedPrompt], dict[str, int]]:
+    """The prompts of `split` ("train", "test", None for both; or just `stems`) whose words are all in the
+    aligner's dictionary and that align (alignments cached on disk), and how many were left out, by why."""
     from talkface_ros.data.sphinx_align import cached_force_align, shared_aligner
-    from talkface_ros.data.synth import _finish, speaker_style
     from talkface_ros.eval.real_set import load_wav_16k
 
-    if not directory.is_dir() or not transcripts.is_file():
-        return []
+    said = asterisk_transcripts(transcripts)
     aligner = shared_aligner()
+    chosen = [stem for stem in sorted(said) if split is None or prompt_split(stem) == split] if stems is None else stems
+    out: list[AlignedPrompt] = []
+    skipped = {"not in the dictionary": 0, "no audio": 0, "no alignment": 0}
+    for stem in chosen:
+        words = said.get(stem)
+        path = directory / f"{stem}.wav"
+        if words is None or not aligner.knows(words):
+            skipped["not in the dictionary"] += 1
+        elif not path.is_file():
+            skipped["no audio"] += 1
+        else:
+            audio = load_wav_16k(path)
+            phones = cached_force_align(audio, words, cache_dir)
+            if phones:
+                out.append(AlignedPrompt(stem, audio, phones))
+            else:
+                skipped["no alignment"] += 1
+    return out, skipped
+
+
+def installed(directory: Path = ASTERISK_DIR, transcripts: Path = ASTERISK_TRANSCRIPTS) -> bool:
+    return directory.is_dir() and transcripts.is_file()
+
+
+def make_prompt_utterances(seed: int, neutral_share: float, copy: int = 0, directory: Path = ASTERISK_DIR,
+                           transcripts: Path = ASTERISK_TRANSCRIPTS, cache_dir: Path | None = None) -> list:
+    """The "train" prompts as corpus utterances (teacher curves with a random emotion and style drawn per
+    `copy`, so copies differ in their faces, not their audio). [] when the packages are not installed."""
+    from talkface_ros.data.espeak import SynthResult
+    from talkface_ros.data.synth import _finish, speaker_style
+
+    if not installed(directory, transcripts):
+        return []
     style = speaker_style(seed, "asterisk:allison", 50)
     out = []
-    for stem, words in sorted(asterisk_transcripts(transcripts).items()):
-        path = directory / f"{stem}.wav"
-        if prompt_split(stem) != "train" or not path.is_file() or not aligner.knows(words):
-            continue
-        audio = load_wav_16k(path)
-        phones = cached_force_align(audio, words, cache_dir)
-        if not phones:
-            continue
-        rng = np.random.default_rng([seed, 77, copy, int(hashlib.sha256(stem.encode()).hexdigest()[:8], 16)])
-        utt = _finish(rng, f"ast-{stem.replace('/', '_')}-{copy}", SynthResult(audio, phones), style, neutral_share,
-                      language="en-us", voice="asterisk:allison", synth="asterisk", split="train")
+    for prompt in aligned_prompts("train", directory, transcripts, cache_dir=cache_dir)[0]:
+        rng = np.random.default_rng([seed, 77, copy, int(hashlib.sha256(prompt.stem.encode()).hexdigest()[:8], 16)])
+        utt = _finish(rng, f"ast-{prompt.stem.replace('/', '_')}-{copy}", SynthResult(prompt.audio, prompt.phones), style,
+                      neutral_share, language="en-us", voice="asterisk:allison", synth="asterisk", split="train")
         if utt is not None:
             out.append(utt)
     return out

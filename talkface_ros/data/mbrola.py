@@ -26,14 +26,13 @@ class MbrolaVoice:
     name: str  # the database, e.g. "us1"
     language: str  # espeak-ng's language name in the manifest, e.g. "en-us"
     text_language: str  # wordfreq's
-    female: bool
 
 
 def _voices(spec: str) -> dict[str, MbrolaVoice]:
     out = {}
     for item in spec.split():
-        name, language, text_language, sex = item.split(":")
-        out[name] = MbrolaVoice(name, language, text_language, sex == "f")
+        name, language, text_language = item.split(":")
+        out[name] = MbrolaVoice(name, language, text_language)
     return out
 
 
@@ -41,12 +40,12 @@ def _voices(spec: str) -> dict[str, MbrolaVoice]:
 # neighbours: no Croatian), and not es3, mx2, it4, in2, which lacked diphones for nearly every
 # sentence tried. Each English voice is drawn twice as often as any other voice: the real eval set is English.
 MBROLA_VOICES: dict[str, MbrolaVoice] = _voices(
-    "us1:en-us:en:f us2:en-us:en:m us3:en-us:en:m en1:en:en:m "
-    "de1:de:de:f de2:de:de:m de4:de:de:m de5:de:de:f de6:de:de:m de7:de:de:f "
-    "fr1:fr:fr:m fr2:fr:fr:f fr4:fr:fr:f fr6:fr:fr:m es1:es:es:m es2:es:es:m "
-    "it3:it:it:m br1:pt-br:pt:m br3:pt-br:pt:m br4:pt-br:pt:f pt1:pt:pt:f "
-    "nl2:nl:nl:m nl3:nl:nl:f sw1:sv:sv:m sw2:sv:sv:f pl1:pl:pl:f cz2:cs:cs:m hu1:hu:hu:m "
-    "tr1:tr:tr:m tr2:tr:tr:f gr2:el:el:m ro1:ro:ro:m id1:id:id:m in1:hi:hi:m ir1:fa:fa:m"
+    "us1:en-us:en us2:en-us:en us3:en-us:en en1:en:en "
+    "de1:de:de de2:de:de de4:de:de de5:de:de de6:de:de de7:de:de "
+    "fr1:fr:fr fr2:fr:fr fr4:fr:fr fr6:fr:fr es1:es:es es2:es:es "
+    "it3:it:it br1:pt-br:pt br3:pt-br:pt br4:pt-br:pt pt1:pt:pt "
+    "nl2:nl:nl nl3:nl:nl sw1:sv:sv sw2:sv:sv pl1:pl:pl cz2:cs:cs hu1:hu:hu "
+    "tr1:tr:tr tr2:tr:tr gr2:el:el ro1:ro:ro id1:id:id in1:hi:hi ir1:fa:fa"
 )
 ENGLISH_WEIGHT = 2.0
 

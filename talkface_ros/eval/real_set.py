@@ -13,10 +13,10 @@ ARPAbet -> IPA -> phone classes and a teacher:
 
 - `real-prompts`, kept apart from `real` (which stays as it was, for comparison across rounds): the
   Asterisk PBX's English prompts (Debian asterisk-core-sounds-en-wav + -en for the transcripts,
-  CC-BY-SA-3.0), read by one professional US English speaker, Allison Smith: ~450 connected utterances
-  ("please enter your password followed by the pound key"), ~20 min, but telephone band (8 kHz, so
-  nothing above 4 kHz). Aligning all of them takes minutes, so alignments are cached on disk
-  (`alignment_cache_dir()`), keyed by the audio and the transcript.
+  CC-BY-SA-3.0), read by one professional US English speaker, Allison Smith: connected speech ("please enter your
+  password followed by the pound key"), telephone band (8 kHz, so nothing above 4 kHz). The set is the
+  test half of a fixed split (`data.asterisk.prompt_split`): 240 utterances, 8 min. Aligning takes
+  minutes, so alignments are cached on disk (`data.sphinx_align.cached_force_align`).
 
 Honest limits: the first three are ~90 utterances, ~90 s, mostly isolated words from three speakers;
 pocketsphinx's alignment is good to about 10-20 ms. They check that the model transfers beyond synthetic
@@ -29,9 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
-from talkface_ros.data.asterisk import ASTERISK_DIR, ASTERISK_TRANSCRIPTS, asterisk_transcripts, prompt_split, prompt_words  # noqa: F401
+from talkface_ros.data import asterisk
+from talkface_ros.data.asterisk import ASTERISK_DIR, ASTERISK_TRANSCRIPTS
 from talkface_ros.data.phones import Phone
-from talkface_ros.data.sphinx_align import alignment_cache_dir, cached_force_align, shared_aligner, trim_leading_silence  # noqa: F401 (re-exported)
+from talkface_ros.data.sphinx_align import shared_aligner, trim_leading_silence  # noqa: F401 (re-exported)
 from talkface_ros.eval.evaluate import EvalItem
 
 log = logging.getLogger(__name__)
@@ -79,30 +80,14 @@ def build_prompts_set(directory: Path = ASTERISK_DIR, transcripts: Path = ASTERI
     or None for both). FileNotFoundError when the packages are not installed."""
     from talkface_ros.data.teacher import SpeakerStyle, animate
 
-    if not directory.is_dir() or not transcripts.is_file():
+    if not asterisk.installed(directory, transcripts):
         raise FileNotFoundError(f"no Asterisk English prompts under {directory} with {transcripts} "
                                 "(install asterisk-core-sounds-en-wav and asterisk-core-sounds-en)")
-    said = asterisk_transcripts(transcripts)
-    aligner = shared_aligner()
+    prompts, skipped = asterisk.aligned_prompts(split, directory, transcripts, stems, cache_dir)
     items: list[EvalItem] = []
-    skipped = {"not in the dictionary": 0, "no audio": 0, "no alignment": 0}
-    chosen = [stem for stem in sorted(said) if split is None or prompt_split(stem) == split] if stems is None else stems
-    for stem in chosen:
-        words = said.get(stem)
-        path = directory / f"{stem}.wav"
-        if words is None or not aligner.knows(words):
-            skipped["not in the dictionary"] += 1
-            continue
-        if not path.is_file():
-            skipped["no audio"] += 1
-            continue
-        audio = load_wav_16k(path)
-        phones = cached_force_align(audio, words, cache_dir)
-        if not phones:
-            skipped["no alignment"] += 1
-            continue
-        teacher = animate(phones, audio, np.random.default_rng(0), style=SpeakerStyle(head_motion=0.0))
-        items.append(EvalItem(stem, audio, teacher.phone_class, teacher.frames, speaker="asterisk:allison"))
+    for prompt in prompts:
+        teacher = animate(prompt.phones, prompt.audio, np.random.default_rng(0), style=SpeakerStyle(head_motion=0.0))
+        items.append(EvalItem(prompt.stem, prompt.audio, teacher.phone_class, teacher.frames, speaker="asterisk:allison"))
     log.info("real-prompts: %d prompts, %.0f s (left out: %s)", len(items), sum(len(i.audio) for i in items) / 16000, skipped)
     if not items:
         raise FileNotFoundError(f"no usable Asterisk prompts under {directory}")
