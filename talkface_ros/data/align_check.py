@@ -119,3 +119,25 @@ def check_festival(voices: tuple[str, ...] = ("kal", "ked", "slt"), sentences: i
         everything += errors
     report["all"] = summarize(everything)
     return report
+
+
+def check_piper(sentences: int = 20, seed: int = 0) -> dict:
+    """Piper: per-voice boundary error of the phones made from its token durations (data/piper_tts.py),
+    two clauses per sentence so that there are pauses inside them too."""
+    from talkface_ros.data import piper_tts
+    from talkface_ros.data.texts import random_sentence
+
+    report: dict = {"synth": "piper", "voices": {}}
+    everything: list[float] = []
+    for name in piper_tts.installed_voices():
+        rng = np.random.default_rng([seed, sum(map(ord, name))])
+        errors: list[float] = []
+        for _ in range(sentences):
+            text = random_sentence("en", rng, max_words=8) + ", " + random_sentence("en", rng, max_words=5)
+            result = piper_tts.synth(text, name, piper_tts.choose_prosody(rng))
+            if result is not None:
+                errors += boundary_errors(result.audio, 16000, result.phones)
+        report["voices"][name] = summarize(errors)
+        everything += errors
+    report["all"] = summarize(everything)
+    return report

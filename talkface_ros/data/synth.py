@@ -42,6 +42,7 @@ class SynthConfig:
     flite_share: float = 0.15  # of utterances, when flite and pocketsphinx are installed
     festival_world_share: float = 0.15  # of utterances, from the installed FESTIVAL_WORLD_VOICE_NAMES
     mbrola_share: float = 0.0  # of utterances, from the installed MBROLA voices (data/mbrola.py); off: no gain measured
+    piper_share: float = 0.0  # of utterances, from the installed Piper (VITS) voices (data/piper_tts.py)
     prompt_copies: int = 0  # extra shards after the synthetic ones, each one copy of the Asterisk "train" prompts (real speech)
 
     @property
@@ -202,6 +203,38 @@ def make_mbrola_utterances(rng: np.random.Generator, prefix: str, count: int, se
     return out
 
 
+def make_piper_utterances(rng: np.random.Generator, prefix: str, count: int, seed: int, neutral_share: float) -> list[Utterance]:
+    """`count` English sentences from the installed Piper voices (neural voices trained on real speakers'
+    recordings, all in training), own speaking rate and rhythm per sentence, phones from the voice's own
+    durations."""
+    from talkface_ros.data import piper_tts
+
+    names = piper_tts.installed_voices()
+    if count <= 0 or not names:
+        return []
+    out: list[Utterance] = []
+    tries = 0
+    while len(out) < count and tries < 4 * count:
+        tries += 1
+        name = str(rng.choice(names))
+        prosody = piper_tts.choose_prosody(rng)
+        text = random_sentence("en", rng, max_words=8)
+        try:
+            result = piper_tts.synth(text, name, prosody)
+        except piper_tts.PiperError as exc:
+            log.warning("piper %s failed, skipping: %s", name, exc)
+            continue
+        if result is None:
+            continue
+        style = speaker_style(seed, "piper:" + name, 50)
+        split = "val" if rng.random() < 0.04 else "train"
+        utt = _finish(rng, f"{prefix}-v{len(out):03d}", result, style, neutral_share, language="en-us",
+                      voice=f"piper:{name}@l{prosody.length_scale}", synth="piper", split=split)
+        if utt is not None:
+            out.append(utt)
+    return out
+
+
 def make_shard(config: SynthConfig, shard: int) -> tuple[int, float]:
     """Generate and write one shard; returns (shard, seconds of audio)."""
     if shard >= config.num_shards:  # a copy of the real prompts
@@ -225,6 +258,9 @@ def make_shard(config: SynthConfig, shard: int) -> tuple[int, float]:
     mbrola_count = int(round(config.mbrola_share * config.shard_seconds / 3.0))
     utterances += make_mbrola_utterances(np.random.default_rng([config.seed, shard, 99971]), f"s{config.seed}-{shard:05d}",
                                          mbrola_count, config.seed, config.neutral_share)
+    piper_count = int(round(config.piper_share * config.shard_seconds / 3.0))
+    utterances += make_piper_utterances(np.random.default_rng([config.seed, shard, 99961]), f"s{config.seed}-{shard:05d}",
+                                        piper_count, config.seed, config.neutral_share)
     seconds = sum(len(u.audio) for u in utterances) / 16000.0
     n = 0
     while seconds < config.shard_seconds:
