@@ -21,6 +21,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from talkface_ros.audio.pcm import MODEL_SAMPLE_RATE, float_to_int16
 from talkface_ros.data.espeak import SynthResult
 from talkface_ros.data.phones import Phone
 from talkface_ros.face.visemes import ipa_viseme, vowel_letters
@@ -128,10 +129,11 @@ def phones_from_tokens(tokens: list[tuple[str, int]], sample_rate: int, audio: n
     for token, samples in tokens:
         start, end = t, t + int(samples)
         t = end
+        begin = start if pending_start is None else pending_start
         if token in STRESS_MARKS:
-            pending_start = start if pending_start is None else pending_start
+            pending_start = begin
         elif token == " " and audio is not None and pauses_in(audio, start, end, sample_rate, peak):
-            out.append(["", start if pending_start is None else pending_start, end])
+            out.append(["", begin, end])
             pending_start = None
         elif token == " ":
             mid = (start + end) // 2
@@ -141,10 +143,10 @@ def phones_from_tokens(tokens: list[tuple[str, int]], sample_rate: int, audio: n
             else:
                 out.append(["", start, end])
         elif token in SILENCE_TOKENS or not token.strip():
-            out.append(["", start if pending_start is None else pending_start, end])
+            out.append(["", begin, end])
             pending_start = None
         elif _is_phone(token):
-            out.append([token, start if pending_start is None else pending_start, end])
+            out.append([token, begin, end])
             pending_start = None
         elif out:  # a length mark or diacritic: the phone before it lasts longer
             out[-1][2] = end
@@ -171,7 +173,7 @@ def attach_pads(alignments, id_samples) -> list[tuple[str, int]]:
     tokens: list[list] = []
     i = 0
     for a in alignments:
-        own = int(sum(id_samples[i: i + 1]))
+        own = int(id_samples[i])
         pads = int(sum(id_samples[i + 1: i + len(a.phoneme_ids)]))
         i += len(a.phoneme_ids)
         tokens.append([a.phoneme, own, pads])
@@ -188,7 +190,7 @@ def attach_pads(alignments, id_samples) -> list[tuple[str, int]]:
 
 
 def synth(text: str, name: str, prosody: PiperProsody) -> SynthResult | None:
-    """-> 16 kHz int16 audio + phones, or None when piper gives no alignment for the text."""
+    """-> 16 kHz int16 audio + phones, or None when piper gives no alignment (or no phone) for the text."""
     from piper.config import SynthesisConfig
     from scipy.signal import resample_poly
 
@@ -215,13 +217,10 @@ def synth(text: str, name: str, prosody: PiperProsody) -> SynthResult | None:
         return None
     rate = voice.config.sample_rate
     audio = np.concatenate(pieces)
-    g = np.gcd(int(rate), 16000)
-    audio16 = resample_poly(audio, 16000 // g, int(rate) // g)
-    pcm = np.clip(np.round(audio16 * 32767), -32768, 32767).astype(np.int16)
     phones = phones_from_tokens(tokens, rate, audio)
     if not any(p.symbol for p in phones):
         return None
-    return SynthResult(audio=pcm, phones=phones)
+    return SynthResult(audio=float_to_int16(resample_poly(audio, MODEL_SAMPLE_RATE, rate)), phones=phones)
 
 
 def choose_prosody(rng: np.random.Generator) -> PiperProsody:

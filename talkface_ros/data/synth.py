@@ -9,6 +9,7 @@ import logging
 import multiprocessing as mp
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,6 +137,36 @@ def make_festival_utterances(rng: np.random.Generator, prefix: str, count: int, 
     return out
 
 
+@dataclass(frozen=True)
+class _Drawn:
+    """One sentence a voice source made, with what the manifest says of it."""
+    result: SynthResult
+    speaker: str  # the style key ("flite:awb")
+    language: str
+    voice: str  # the manifest's voice label
+    synth: str
+
+
+def _draw_utterances(rng: np.random.Generator, prefix: str, tag: str, count: int, seed: int, neutral_share: float,
+                     draw: Callable[[np.random.Generator], _Drawn | None]) -> list[Utterance]:
+    """Up to `count` utterances from `draw` (None: that sentence is skipped), at most 4 * count tries; all
+    train (4 % val: these sources hold no held-out voices)."""
+    out: list[Utterance] = []
+    tries = 0
+    while len(out) < count and tries < 4 * count:
+        tries += 1
+        drawn = draw(rng)
+        if drawn is None:
+            continue
+        style = speaker_style(seed, drawn.speaker, 50)
+        split = "val" if rng.random() < 0.04 else "train"
+        utt = _finish(rng, f"{prefix}-{tag}{len(out):03d}", drawn.result, style, neutral_share, language=drawn.language,
+                      voice=drawn.voice, synth=drawn.synth, split=split)
+        if utt is not None:
+            out.append(utt)
+    return out
+
+
 def make_flite_utterances(rng: np.random.Generator, prefix: str, count: int, seed: int, neutral_share: float) -> list[Utterance]:
     """`count` English sentences from flite voices (all in training: the held-out voices stay the espeak
     variants and Festival's ked), phones by forced alignment. Own speaking rate and pitch per sentence."""
@@ -149,10 +180,8 @@ def make_flite_utterances(rng: np.random.Generator, prefix: str, count: int, see
     except RuntimeError as exc:
         log.warning("no flite sentences: %s", exc)
         return []
-    out: list[Utterance] = []
-    tries = 0
-    while len(out) < count and tries < 4 * count:
-        tries += 1
+
+    def draw(rng: np.random.Generator) -> _Drawn | None:
         name = str(rng.choice(flite.FLITE_VOICES))
         voice = flite.FliteVoice(name, round(float(rng.uniform(0.85, 1.25)), 2),
                                  None if rng.random() < 0.5 else round(float(rng.uniform(0.8, 1.25)) * (170.0 if name == "slt" else 105.0), 1))
@@ -161,16 +190,12 @@ def make_flite_utterances(rng: np.random.Generator, prefix: str, count: int, see
             result = flite.synth(text, voice, aligner)
         except (flite.FliteError, OSError, subprocess.TimeoutExpired) as exc:
             log.warning("flite %s failed, skipping: %s", name, exc)
-            continue
+            return None
         if result is None:
-            continue
-        style = speaker_style(seed, "flite:" + name, 50)
-        split = "val" if rng.random() < 0.04 else "train"
-        utt = _finish(rng, f"{prefix}-l{len(out):03d}", result, style, neutral_share, language="en-us",
-                      voice=f"flite:{name}@s{voice.duration_stretch}", synth="flite", split=split)
-        if utt is not None:
-            out.append(utt)
-    return out
+            return None
+        return _Drawn(result, "flite:" + name, "en-us", f"flite:{name}@s{voice.duration_stretch}", "flite")
+
+    return _draw_utterances(rng, prefix, "l", count, seed, neutral_share, draw)
 
 
 def make_mbrola_utterances(rng: np.random.Generator, prefix: str, count: int, seed: int, neutral_share: float) -> list[Utterance]:
@@ -183,24 +208,19 @@ def make_mbrola_utterances(rng: np.random.Generator, prefix: str, count: int, se
     if count <= 0 or not names:
         return []
     synth = _synth()
-    out: list[Utterance] = []
-    tries = 0
-    while len(out) < count and tries < 4 * count:
-        tries += 1
+
+    def draw(rng: np.random.Generator) -> _Drawn | None:
         voice, prosody = mbrola.choose(rng, names)
         text = random_sentence(voice.text_language, rng, max_words=8)
         try:
             result = synth.synth(text, prosody)
         except EspeakError as exc:
             log.debug("mbrola %s skipped: %s", voice.name, exc)
-            continue
-        style = speaker_style(seed, "mbrola:" + voice.name, 50)
-        split = "val" if rng.random() < 0.04 else "train"
-        utt = _finish(rng, f"{prefix}-m{len(out):03d}", result, style, neutral_share, language=voice.language,
-                      voice=f"mbrola:{voice.name}@p{prosody.pitch}r{prosody.rate_wpm}", synth="mbrola", split=split)
-        if utt is not None:
-            out.append(utt)
-    return out
+            return None
+        return _Drawn(result, "mbrola:" + voice.name, voice.language,
+                      f"mbrola:{voice.name}@p{prosody.pitch}r{prosody.rate_wpm}", "mbrola")
+
+    return _draw_utterances(rng, prefix, "m", count, seed, neutral_share, draw)
 
 
 def make_piper_utterances(rng: np.random.Generator, prefix: str, count: int, seed: int, neutral_share: float) -> list[Utterance]:
@@ -212,10 +232,8 @@ def make_piper_utterances(rng: np.random.Generator, prefix: str, count: int, see
     names = piper_tts.installed_voices()
     if count <= 0 or not names:
         return []
-    out: list[Utterance] = []
-    tries = 0
-    while len(out) < count and tries < 4 * count:
-        tries += 1
+
+    def draw(rng: np.random.Generator) -> _Drawn | None:
         name = str(rng.choice(names))
         prosody = piper_tts.choose_prosody(rng)
         text = random_sentence("en", rng, max_words=8)
@@ -223,16 +241,12 @@ def make_piper_utterances(rng: np.random.Generator, prefix: str, count: int, see
             result = piper_tts.synth(text, name, prosody)
         except piper_tts.PiperError as exc:
             log.warning("piper %s failed, skipping: %s", name, exc)
-            continue
+            return None
         if result is None:
-            continue
-        style = speaker_style(seed, "piper:" + name, 50)
-        split = "val" if rng.random() < 0.04 else "train"
-        utt = _finish(rng, f"{prefix}-v{len(out):03d}", result, style, neutral_share, language="en-us",
-                      voice=f"piper:{name}@l{prosody.length_scale}", synth="piper", split=split)
-        if utt is not None:
-            out.append(utt)
-    return out
+            return None
+        return _Drawn(result, "piper:" + name, "en-us", f"piper:{name}@l{prosody.length_scale}", "piper")
+
+    return _draw_utterances(rng, prefix, "v", count, seed, neutral_share, draw)
 
 
 def make_shard(config: SynthConfig, shard: int) -> tuple[int, float]:
