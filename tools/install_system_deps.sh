@@ -4,13 +4,18 @@
 # speech (the real eval set), and MBROLA's real-speaker voices from Debian's non-free section (training
 # speech only; see talkface_ros/data/mbrola.py). Installs only what is missing, and only as root; otherwise it
 # lists what to install and carries on (tests that need them skip with a reason).
+# --world-prompts: also the Asterisk prompts in Spanish, French, Italian and Russian (real speech for
+# `talkface data synth --world-prompt-copies`, ~80 MB; keep in step with talkface_ros.data.world_prompts.debian_packages()).
 set -euo pipefail
+world_prompt_packages=(asterisk-core-sounds-es asterisk-core-sounds-es-wav asterisk-core-sounds-fr asterisk-core-sounds-fr-wav
+                       asterisk-core-sounds-it asterisk-core-sounds-it-wav asterisk-core-sounds-ru asterisk-core-sounds-ru-wav)
 packages=(espeak-ng libespeak-ng1 festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts flite
           festvox-czech-dita festvox-czech-krb festvox-czech-ph festvox-italp16k festvox-itapc16k
           festvox-suopuhe-lj festvox-ru
           libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins alsa-utils ktuberling-data sox ffmpeg
           asterisk-core-sounds-en-wav asterisk-core-sounds-en
           libosmesa6 libegl1 libgl1)
+if [ "${1:-}" = "--world-prompts" ]; then packages+=("${world_prompt_packages[@]}"); fi
 # keep in step with talkface_ros.data.mbrola.debian_packages() (a test checks)
 mbrola_packages=(mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 mbrola-de1 mbrola-de2 mbrola-de4 mbrola-de5 mbrola-de6 mbrola-de7 mbrola-fr1 mbrola-fr2 mbrola-fr4 mbrola-fr6 mbrola-es1 mbrola-es2 mbrola-it3 mbrola-br1 mbrola-br3 mbrola-br4 mbrola-pt1 mbrola-nl2 mbrola-nl3 mbrola-sw1 mbrola-sw2 mbrola-pl1 mbrola-cz2 mbrola-hu1 mbrola-tr1 mbrola-tr2 mbrola-gr2 mbrola-ro1 mbrola-id1 mbrola-in1 mbrola-ir1)
 not_installed() {  # prints those of its arguments that dpkg does not have installed

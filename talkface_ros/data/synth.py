@@ -45,6 +45,7 @@ class SynthConfig:
     mbrola_share: float = 0.0  # of utterances, from the installed MBROLA voices (data/mbrola.py); off: no gain measured
     piper_share: float = 0.0  # of utterances, from the installed Piper (VITS) voices (data/piper_tts.py)
     prompt_copies: int = 0  # extra shards after the synthetic ones, each one copy of the Asterisk "train" prompts (real speech)
+    world_prompt_copies: int = 0  # extra shards after those, each one copy of the Asterisk prompts in es/fr/it/ru (data/world_prompts.py)
 
     @property
     def num_shards(self) -> int:
@@ -52,7 +53,7 @@ class SynthConfig:
 
     @property
     def total_shards(self) -> int:
-        return self.num_shards + max(0, self.prompt_copies)
+        return self.num_shards + max(0, self.prompt_copies) + max(0, self.world_prompt_copies)
 
 
 _SYNTH: EspeakSynth | None = None
@@ -251,7 +252,14 @@ def make_piper_utterances(rng: np.random.Generator, prefix: str, count: int, see
 
 def make_shard(config: SynthConfig, shard: int) -> tuple[int, float]:
     """Generate and write one shard; returns (shard, seconds of audio)."""
-    if shard >= config.num_shards:  # a copy of the real prompts
+    if shard >= config.num_shards + max(0, config.prompt_copies):  # a copy of the real prompts in other languages
+        from talkface_ros.data.world_prompts import make_world_prompt_utterances
+
+        copy = shard - config.num_shards - max(0, config.prompt_copies)
+        utterances = make_world_prompt_utterances(config.seed, config.neutral_share, copy=copy)
+        corpus_io.write_shard(config.out, shard, utterances)
+        return shard, sum(len(u.audio) for u in utterances) / 16000.0
+    if shard >= config.num_shards:  # a copy of the real English prompts
         from talkface_ros.data.asterisk import make_prompt_utterances
 
         utterances = make_prompt_utterances(config.seed, config.neutral_share, copy=shard - config.num_shards)

@@ -1,0 +1,174 @@
+"""The Asterisk PBX's prompts in Spanish, French, Italian and Russian: more real speakers, with transcripts.
+
+Debian's asterisk-core-sounds-{es,fr,it,ru}-wav (CC-BY-SA-3.0, like the English ones), transcripts in
+asterisk-core-sounds-{es,fr,it,ru}. Three speakers the corpus has no other recording of (June, Canadian
+French, female; Carlo, Italian, male; the Russian "IvrvoiceRU", female) and Allison's Spanish. Telephone band
+(8 kHz). pocketsphinx has no model for these languages, so the phones are espeak-ng's reading of the
+transcript carried onto the recording by DTW (`dtw_align`). Training speech only: no eval set is made of
+them (the eval sets are English).
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from talkface_ros.data.asterisk import AlignedPrompt
+from talkface_ros.data.phones import Phone
+
+log = logging.getLogger(__name__)
+
+SOUNDS_DIR = Path("/usr/share/asterisk/sounds")
+DOC_DIR = Path("/usr/share/doc")
+ALIGNER_VERSION = "espeak-dtw-encoder-2"  # part of the cache key: change it when the alignment changes
+MAX_SECONDS = 6.0  # the corpus's longest sentence (espeak.MAX_SENTENCE_S): longer prompts are not aligned
+
+
+@dataclass(frozen=True)
+class PromptVoice:
+    name: str  # the corpus's voice name
+    directory: str  # under SOUNDS_DIR
+    package: str  # the Debian package with the transcripts (core-sounds-XX.txt.gz)
+    espeak_language: str  # the reference reading
+
+
+PROMPT_VOICES: tuple[PromptVoice, ...] = (
+    PromptVoice("asterisk:june-fr", "fr_CA_f_June", "asterisk-core-sounds-fr", "fr"),
+    PromptVoice("asterisk:carlo-it", "it_IT_m_Carlo", "asterisk-core-sounds-it", "it"),
+    PromptVoice("asterisk:ivrvoice-ru", "ru_RU_f_IvrvoiceRU", "asterisk-core-sounds-ru", "ru"),
+    PromptVoice("asterisk:allison-es", "es_MX_f_Allison", "asterisk-core-sounds-es", "es-419"),
+)
+
+
+def debian_packages() -> list[str]:
+    return sorted(p for v in PROMPT_VOICES for p in (v.package, v.package + "-wav"))
+
+
+def transcripts_path(voice: PromptVoice) -> Path:
+    return DOC_DIR / voice.package / f"core-sounds-{voice.package.rsplit('-', 1)[-1]}.txt.gz"
+
+
+def installed(voice: PromptVoice) -> bool:
+    return (SOUNDS_DIR / voice.directory).is_dir() and transcripts_path(voice).is_file()
+
+
+def spoken_text(text: str) -> str | None:
+    """A transcript line as what is said: bracketed descriptions ("[ascending tones]") and parenthesised glosses
+    ("(You are now muted.)") removed; None when nothing with letters is left. Digits stay: espeak-ng reads them
+    in the voice's language."""
+    text = re.sub(r"\[[^\]]*\]|\([^)]*\)", " ", text)
+    text = re.sub(r"\s+", " ", text.replace("...", " ").replace("…", " ")).strip(" .,;:")
+    return text if re.search(r"[^\W\d_]", text) else None
+
+
+def read_transcripts(path: Path) -> dict[str, str]:
+    """stem -> what is said, for the lines with words."""
+    out: dict[str, str] = {}
+    with gzip.open(path, "rt", encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            if line.startswith(";") or ":" not in line:
+                continue
+            stem, text = line.split(":", 1)
+            said = spoken_text(text)
+            if said is not None:
+                out[stem.strip()] = said
+    return out
+
+
+def _align(audio: np.ndarray, text: str, language: str) -> list[Phone] | None:
+    from talkface_ros.data import dtw_align
+    from talkface_ros.data.espeak import EspeakVoice
+    from talkface_ros.data.synth import _synth
+
+    reference = _synth().synth(text, EspeakVoice(language, "", 150, 50))
+    real_span, reference_span = dtw_align.speech_span_s(audio), dtw_align.speech_span_s(reference.audio)
+    if not reference.phones or reference_span < 0.2 or real_span < 0.2:
+        return None
+    # read at the speaker's pace, so that the warp only has to follow local tempo changes
+    rate = int(np.clip(round(150 * reference_span / real_span), 80, 400))
+    reference = _synth().synth(text, EspeakVoice(language, "", rate, 50))
+    return dtw_align.align_to_reference(audio, reference.audio, reference.phones,
+                                        features=dtw_align.encoder_features, frame_s=dtw_align.ENCODER_FRAME_S)
+
+
+def cached_align(audio: np.ndarray, text: str, language: str, cache_dir: Path | None = None) -> list[Phone] | None:
+    from talkface_ros.data.sphinx_align import alignment_cache_dir
+
+    key = hashlib.sha256(np.ascontiguousarray(audio, np.int16).tobytes()
+                         + f"\0{text}\0{language}\0{ALIGNER_VERSION}".encode()).hexdigest()
+    path = (cache_dir or alignment_cache_dir()) / f"dtw-{key[:40]}.json"
+    try:
+        cached = json.loads(path.read_text())
+        return None if cached is None else [Phone(sym, start, end) for sym, start, end in cached]
+    except (OSError, ValueError, TypeError):
+        pass
+    try:
+        phones = _align(audio, text, language)
+    except ValueError as error:
+        log.debug("%s: %s", text, error)
+        phones = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(None if phones is None else [[p.symbol, p.start, p.end] for p in phones]))
+        tmp.replace(path)
+    except OSError as error:
+        log.warning("alignment cache not written (%s)", error)
+    return phones
+
+
+def aligned_prompts(voice: PromptVoice, cache_dir: Path | None = None,
+                    stems: list[str] | None = None) -> tuple[list[AlignedPrompt], dict[str, int]]:
+    """A voice's prompts (all, or just `stems`) up to MAX_SECONDS, aligned, and how many were left out, by why."""
+    from talkface_ros.eval.real_set import load_wav_16k
+
+    directory = SOUNDS_DIR / voice.directory
+    out: list[AlignedPrompt] = []
+    skipped = {"no audio": 0, "too long": 0, "no alignment": 0}
+    said = read_transcripts(transcripts_path(voice))
+    for stem, text in sorted(said.items()) if stems is None else [(s, said[s]) for s in stems if s in said]:
+        path = directory / f"{stem}.wav"
+        if not path.is_file():
+            skipped["no audio"] += 1
+            continue
+        audio = load_wav_16k(path)
+        if len(audio) > MAX_SECONDS * 16000:
+            skipped["too long"] += 1
+            continue
+        phones = cached_align(audio, text, voice.espeak_language, cache_dir)
+        if phones:
+            out.append(AlignedPrompt(stem, audio, phones))
+        else:
+            skipped["no alignment"] += 1
+    return out, skipped
+
+
+def make_world_prompt_utterances(seed: int, neutral_share: float, copy: int = 0, cache_dir: Path | None = None,
+                                 voices: tuple[PromptVoice, ...] = PROMPT_VOICES, stems: list[str] | None = None) -> list:
+    """The installed voices' prompts (all, or just `stems`) as corpus utterances (the teacher's faces drawn per
+    `copy`, so copies differ in their faces, not their audio). [] when none is installed."""
+    from talkface_ros.data.espeak import SynthResult
+    from talkface_ros.data.synth import _finish, speaker_style
+
+    out = []
+    for voice in voices:
+        if not installed(voice):
+            log.info("%s: not installed (%s, %s-wav)", voice.name, voice.package, voice.package)
+            continue
+        style = speaker_style(seed, voice.name, 50)
+        prompts, skipped = aligned_prompts(voice, cache_dir, stems)
+        log.info("%s: %d prompts (left out: %s)", voice.name, len(prompts), skipped)
+        for prompt in prompts:
+            rng = np.random.default_rng([seed, 78, copy, int(hashlib.sha256((voice.name + prompt.stem).encode()).hexdigest()[:8], 16)])
+            uid = f"wp-{voice.name.split(':')[1]}-{prompt.stem.replace('/', '_')}-{copy}"
+            utt = _finish(rng, uid, SynthResult(prompt.audio, prompt.phones), style, neutral_share,
+                          language=voice.espeak_language, voice=voice.name, synth="asterisk", split="train")
+            if utt is not None:
+                out.append(utt)
+    return out
