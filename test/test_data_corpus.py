@@ -28,6 +28,18 @@ def test_espeak_phone_events(synth):
         synth.synth("x", EspeakVoice("no-such-language"))
 
 
+def test_two_synthesizers_in_one_process_each_get_their_own_audio(synth):
+    """libespeak-ng keeps one callback per process: the instance made last must not take the audio of the
+    others (it did, and the corpus's shared instance returned silence after a test had made its own)."""
+    other = EspeakSynth()
+    first = synth.synth("Hello, my baby.", EspeakVoice("en-us"))
+    second = other.synth("Hello, my baby.", EspeakVoice("en-us"))
+    again = synth.synth("Hello, my baby.", EspeakVoice("en-us"))
+    for result in (first, second, again):  # (not bit-equal: espeak-ng's pitch flutter runs on between calls)
+        assert abs(len(result.audio) - len(first.audio)) < 160 and np.abs(result.audio).max() > 1000
+        assert [p.symbol for p in result.phones] == [p.symbol for p in first.phones]
+
+
 def test_corpus_roundtrip_and_validation(tmp_path):
     T = 5
     utt = Utterance("u1", np.arange(1500, dtype=np.int16), np.full((T, 55), 0.5, np.float32), np.array([0, 1, 2, 4, 8], np.uint8), np.zeros(T, np.int8), "sad", 0.5, "de", "de+m1", "espeak-ng", "train")

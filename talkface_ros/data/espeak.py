@@ -141,6 +141,9 @@ class EspeakSynth:
         for param, value in ((_PARAM_RATE, voice.rate_wpm), (_PARAM_PITCH, voice.pitch), (_PARAM_RANGE, voice.pitch_range), (_PARAM_VOLUME, 100)):
             self._lib.espeak_SetParameter(param, int(value), 0)
         rate = self._lib.espeak_ng_GetSampleRate() or self.native_rate  # an MBROLA voice has its own
+        # libespeak-ng has one callback per process: claim it on every call, or a second EspeakSynth made
+        # since this one would receive this sentence's audio (and this one would return silence)
+        self._lib.espeak_SetSynthCallback(self._callback)
         self._chunks, self._events = [], []
         if voice.is_mbrola:
             complaints = self._speak_capturing_stderr(text)
