@@ -80,9 +80,15 @@ def test_wav_through_the_graph_equals_talkface_animate(speech_wav):
     np.testing.assert_allclose(frames, expected, atol=2e-3)
     stamps = stamps_of(recorder.messages)
     assert np.all(np.diff(stamps) > 0.0)
-    # the sample clock, not arrival jitter: 20 ms apart (an early anchor correction may shorten one step)
-    assert np.median(np.diff(stamps)) == pytest.approx(0.02, abs=1e-6)
-    assert np.mean(np.abs(np.diff(stamps) - 0.02) < 1e-6) > 0.9
+    # The sample clock, not arrival jitter: frames 20 ms apart. The anchor only ever moves back (chunks that
+    # arrive sooner after their samples than the first one did), so no step is longer than 20 ms, and the
+    # shortened steps add up to the first chunk's extra delivery latency, not to a drift. On a loaded
+    # machine that catch-up can spread over a dozen chunks at start-up.
+    steps = np.diff(stamps)
+    assert np.median(steps) == pytest.approx(0.02, abs=1e-6)
+    assert np.all(steps < 0.02 + 1e-6), steps
+    assert np.sum(0.02 - steps) < 0.15, steps
+    assert np.mean(np.abs(steps[len(steps) // 2:] - 0.02) < 1e-6) > 0.8, steps
 
 
 class Driver:

@@ -114,6 +114,20 @@ def test_seeded_reset_reproduces_and_seeds_differ(model_dir):
     assert not np.allclose(first, np.stack([f.values for f in other.push(pcm)]))
 
 
+@pytest.mark.parametrize("lookahead", [0, 2])
+def test_warm_up_leaves_no_trace_in_the_stream(model_dir, lookahead):
+    pcm = _audio(0.5)
+    fresh = FaceStreamer.from_pretrained(model_dir, seed=4, lookahead=lookahead)
+    fresh.set_emotion("sad", 0.7)
+    expected = fresh.push(pcm)
+    warmed = FaceStreamer.from_pretrained(model_dir, seed=4, lookahead=lookahead)
+    warmed.set_emotion("sad", 0.7)
+    assert warmed.warm_up() > 0.0
+    got = warmed.push(pcm)
+    assert [f.index for f in got] == [f.index for f in expected] and got[0].index == 0
+    np.testing.assert_array_equal(np.stack([f.values for f in got]), np.stack([f.values for f in expected]))
+
+
 def test_emotion_changes_output_and_unknown_label_is_rejected(model_dir):
     pcm = _audio(0.5)
     s = FaceStreamer.from_pretrained(model_dir)

@@ -6,6 +6,7 @@ gives one face frame. Backends: "onnxruntime" (default; torch is never imported)
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -209,6 +210,15 @@ class FaceStreamer:
         self.n_frames = 0
         self.samples_in = 0
         self.rng = np.random.default_rng(self.seed)
+
+    def warm_up(self, frames: int = 4) -> float:
+        """Run the streaming step on `frames` frames of silence, then reset; returns the seconds it took.
+        The first step in a process is ~100x slower than the rest (onnxruntime allocates and plans on its first
+        run): a node pays that before its first audio chunk, not in the middle of a stream."""
+        started = time.perf_counter()
+        self.push(np.zeros((frames + self.lookahead) * SAMPLES_PER_FRAME, dtype=np.float32))
+        self.reset()
+        return time.perf_counter() - started
 
     def set_emotion(self, label: str, intensity: float = 1.0) -> None:
         """Raises ValueError for an unknown label; intensity is clipped to [0, 1]."""

@@ -70,6 +70,7 @@ class FaceInferenceNode(Node):
         except ValueError as error:
             raise StartupError(f"invalid parameter emotion: {error}") from None
         self.streamer = load_streamer(p)
+        warm_up_s = self.streamer.warm_up()
         self.frame_rate = float(self.streamer.frame_rate)
         self.emotion = EmotionRamp(p["emotion_transition_s"], self.frame_rate, initial_emotion)
         self._apply_emotion(self.emotion.step())
@@ -98,8 +99,8 @@ class FaceInferenceNode(Node):
         self.counters = {"frames": 0, "idle_frames": 0, "chunks": 0, "bad_chunks": 0, "resets": 0, "reanchors": 0,
                          "anchor_corrections": 0}
         self.last_stamp: Time | None = None
-        self.get_logger().info(f"model loaded ({p['backend']}, {p['threads']} thread(s), lookahead {p['lookahead']}); "
-                               f"emotion {initial_emotion.label}:{initial_emotion.intensity:g}")
+        self.get_logger().info(f"model loaded ({p['backend']}, {p['threads']} thread(s), lookahead {p['lookahead']}; "
+                               f"first step {warm_up_s * 1e3:.0f} ms, paid at start-up); emotion {initial_emotion.label}:{initial_emotion.intensity:g}")
 
     # ---- inputs
     def _subscribe_audio(self, msg_type: str) -> None:
