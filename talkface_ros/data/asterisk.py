@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,18 +34,24 @@ def prompt_words(text: str) -> str | None:
     return " ".join(words) or None
 
 
-def asterisk_transcripts(path: Path = ASTERISK_TRANSCRIPTS) -> dict[str, str]:
-    """stem (relative to ASTERISK_DIR, e.g. "digits/1") -> the words said, for the prompts with clear words."""
+def read_transcripts(path: Path, words_of: Callable[[str], str | None]) -> dict[str, str]:
+    """An Asterisk transcript file ("stem: text" lines, gzipped; ";" comments) -> stem -> words_of(text), for
+    the lines where that is not None."""
     out: dict[str, str] = {}
     with gzip.open(path, "rt", encoding="utf-8", errors="replace") as lines:
         for line in lines:
             if line.startswith(";") or ":" not in line:
                 continue
             stem, text = line.split(":", 1)
-            words = prompt_words(text)
+            words = words_of(text)
             if words is not None:
                 out[stem.strip()] = words
     return out
+
+
+def asterisk_transcripts(path: Path = ASTERISK_TRANSCRIPTS) -> dict[str, str]:
+    """stem (relative to ASTERISK_DIR, e.g. "digits/1") -> the words said, for the prompts with clear words."""
+    return read_transcripts(path, prompt_words)
 
 
 def prompt_split(stem: str) -> str:

@@ -4,14 +4,13 @@ voices that give no timings (flite)."""
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-import os
 import re
 from pathlib import Path
 
 import numpy as np
 
+from talkface_ros.data.alignment_cache import alignment_cache_dir, cached_phones
 from talkface_ros.data.phones import ARPABET_IPA, Phone
 
 log = logging.getLogger(__name__)
@@ -96,32 +95,16 @@ def trim_leading_silence(phones: list[Phone], audio: np.ndarray, threshold_db: f
     return phones
 
 
-def alignment_cache_dir() -> Path:
-    """$TALKFACE_CACHE_DIR, else $XDG_CACHE_HOME/talkface_ros, else ~/.cache/talkface_ros; + /alignments."""
-    base = os.environ.get("TALKFACE_CACHE_DIR") or str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "talkface_ros")
-    return Path(base) / "alignments"
-
-
 def cached_force_align(audio: np.ndarray, transcript: str, cache_dir: Path | None = None) -> list[Phone] | None:
     """`shared_aligner().align` through an on-disk cache keyed by the audio's bytes and the transcript; None where
     pocketsphinx finds no alignment (cached too). The cache is only an optimisation: delete it at will."""
     key = hashlib.sha256(np.ascontiguousarray(audio, np.int16).tobytes() + b"\0" + transcript.encode()).hexdigest()
-    path = (cache_dir or alignment_cache_dir()) / f"{key[:40]}.json"
-    try:
-        cached = json.loads(path.read_text())
-        return None if cached is None else [Phone(sym, start, end) for sym, start, end in cached]
-    except (OSError, ValueError, TypeError):
-        pass
-    try:
-        phones: list[Phone] | None = shared_aligner().align(audio, transcript)
-    except AlignmentError as error:
-        log.debug("%s", error)
-        phones = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(None if phones is None else [[p.symbol, p.start, p.end] for p in phones]))
-        tmp.replace(path)
-    except OSError as error:
-        log.warning("alignment cache not written (%s)", error)
-    return phones
+
+    def align() -> list[Phone] | None:
+        try:
+            return shared_aligner().align(audio, transcript)
+        except AlignmentError as error:
+            log.debug("%s", error)
+            return None
+
+    return cached_phones((cache_dir or alignment_cache_dir()) / f"{key[:40]}.json", align)

@@ -252,11 +252,11 @@ def make_piper_utterances(rng: np.random.Generator, prefix: str, count: int, see
 
 def make_shard(config: SynthConfig, shard: int) -> tuple[int, float]:
     """Generate and write one shard; returns (shard, seconds of audio)."""
-    if shard >= config.num_shards + max(0, config.prompt_copies):  # a copy of the real prompts in other languages
+    world_first = config.num_shards + max(0, config.prompt_copies)
+    if shard >= world_first:  # a copy of the real prompts in other languages
         from talkface_ros.data.world_prompts import make_world_prompt_utterances
 
-        copy = shard - config.num_shards - max(0, config.prompt_copies)
-        utterances = make_world_prompt_utterances(config.seed, config.neutral_share, copy=copy)
+        utterances = make_world_prompt_utterances(config.seed, config.neutral_share, copy=shard - world_first)
         corpus_io.write_shard(config.out, shard, utterances)
         return shard, sum(len(u.audio) for u in utterances) / 16000.0
     if shard >= config.num_shards:  # a copy of the real English prompts

@@ -9,9 +9,7 @@ them (the eval sets are English).
 """
 from __future__ import annotations
 
-import gzip
 import hashlib
-import json
 import logging
 import re
 from dataclasses import dataclass
@@ -19,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from talkface_ros.data.asterisk import AlignedPrompt
+from talkface_ros.data.alignment_cache import alignment_cache_dir, cached_phones
+from talkface_ros.data.asterisk import AlignedPrompt, read_transcripts
 from talkface_ros.data.phones import Phone
 
 log = logging.getLogger(__name__)
@@ -67,20 +66,6 @@ def spoken_text(text: str) -> str | None:
     return text if re.search(r"[^\W\d_]", text) else None
 
 
-def read_transcripts(path: Path) -> dict[str, str]:
-    """stem -> what is said, for the lines with words."""
-    out: dict[str, str] = {}
-    with gzip.open(path, "rt", encoding="utf-8", errors="replace") as lines:
-        for line in lines:
-            if line.startswith(";") or ":" not in line:
-                continue
-            stem, text = line.split(":", 1)
-            said = spoken_text(text)
-            if said is not None:
-                out[stem.strip()] = said
-    return out
-
-
 def _align(audio: np.ndarray, text: str, language: str) -> list[Phone] | None:
     from talkface_ros.data import dtw_align
     from talkface_ros.data.espeak import EspeakVoice
@@ -98,29 +83,17 @@ def _align(audio: np.ndarray, text: str, language: str) -> list[Phone] | None:
 
 
 def cached_align(audio: np.ndarray, text: str, language: str, cache_dir: Path | None = None) -> list[Phone] | None:
-    from talkface_ros.data.sphinx_align import alignment_cache_dir
-
     key = hashlib.sha256(np.ascontiguousarray(audio, np.int16).tobytes()
                          + f"\0{text}\0{language}\0{ALIGNER_VERSION}".encode()).hexdigest()
-    path = (cache_dir or alignment_cache_dir()) / f"dtw-{key[:40]}.json"
-    try:
-        cached = json.loads(path.read_text())
-        return None if cached is None else [Phone(sym, start, end) for sym, start, end in cached]
-    except (OSError, ValueError, TypeError):
-        pass
-    try:
-        phones = _align(audio, text, language)
-    except ValueError as error:
-        log.debug("%s: %s", text, error)
-        phones = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(None if phones is None else [[p.symbol, p.start, p.end] for p in phones]))
-        tmp.replace(path)
-    except OSError as error:
-        log.warning("alignment cache not written (%s)", error)
-    return phones
+
+    def align() -> list[Phone] | None:
+        try:
+            return _align(audio, text, language)
+        except ValueError as error:
+            log.debug("%s: %s", text, error)
+            return None
+
+    return cached_phones((cache_dir or alignment_cache_dir()) / f"dtw-{key[:40]}.json", align)
 
 
 def aligned_prompts(voice: PromptVoice, cache_dir: Path | None = None,
@@ -131,7 +104,7 @@ def aligned_prompts(voice: PromptVoice, cache_dir: Path | None = None,
     directory = SOUNDS_DIR / voice.directory
     out: list[AlignedPrompt] = []
     skipped = {"no audio": 0, "too long": 0, "no alignment": 0}
-    said = read_transcripts(transcripts_path(voice))
+    said = read_transcripts(transcripts_path(voice), spoken_text)
     for stem, text in sorted(said.items()) if stems is None else [(s, said[s]) for s in stems if s in said]:
         path = directory / f"{stem}.wav"
         if not path.is_file():
