@@ -57,3 +57,27 @@ def models_dir() -> Path:
 def assets_dir() -> Path:
     """Small bundled inputs (the demo speech clip)."""
     return PACKAGE_DIR / "assets"
+
+
+class OutputPathError(OSError):
+    """An output path a command cannot write; the message is one line for the user."""
+
+
+def prepare_output_file(path: str | os.PathLike) -> Path:
+    """Check, before any work, that a command can write the file `path`: missing parent folders are created
+    (like `mkdir -p`), an existing folder or an unwritable location raises OutputPathError with the reason."""
+    target = Path(path).expanduser()
+    if target.is_dir():
+        raise OutputPathError(f"{target} is a directory; give a file name, e.g. {target / 'out'}")
+    parent = target.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:  # a component of the parent path is a file
+        raise OutputPathError(f"cannot create {parent}: a file is in the way") from None
+    except OSError as error:
+        raise OutputPathError(f"cannot create {parent}: {error.strerror or error}") from None
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputPathError(f"cannot write into {parent}: permission denied")
+    if target.exists() and not os.access(target, os.W_OK):
+        raise OutputPathError(f"cannot overwrite {target}: permission denied")
+    return target

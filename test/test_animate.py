@@ -67,9 +67,6 @@ def test_unreadable_audio_and_bad_arguments_fail_clearly(model_dir, tmp_path, ca
     assert "not found" in caplog.text
     ok = tmp_path / "ok.wav"
     soundfile.write(ok, np.zeros(1600), 16000)
-    assert talkface(["animate", str(ok), "-o", str(tmp_path / "o.csv"), "--model", str(model_dir),
-                     "--emotion", "bored"]) == 1
-    assert "unknown emotion" in caplog.text
     assert talkface(["animate", str(ok), "-o", str(tmp_path / "o.csv"), "--model", str(tmp_path / "nomodel")]) == 1
     assert "model folder not found" in caplog.text
 
@@ -91,3 +88,49 @@ def test_animate_uses_two_threads_only_where_two_cpus_are_allowed(monkeypatch):
     assert animate.default_threads() == 2
     monkeypatch.setattr(animate.os, "sched_getaffinity", lambda pid: {3}, raising=False)
     assert animate.default_threads() == 1
+
+
+def _exit_code(argv: list[str]) -> int:
+    """talkface's return code, or argparse's (it exits 2 on a bad command line)."""
+    try:
+        return talkface(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+
+
+@pytest.mark.parametrize("option", [["--fps", "0"], ["--fps", "-5"], ["--fps", "nan"], ["--fps", "abc"],
+                                    ["--threads", "0"], ["--lookahead", "4"], ["--lookahead", "-1"],
+                                    ["--emotion", "bored"], ["--emotion", "happy:2"]])
+def test_every_bad_value_is_a_usage_error_with_exit_code_2(option, tmp_path, capsys, monkeypatch):
+    from talkface_ros.model import animate
+
+    monkeypatch.setattr(animate, "animate_file", lambda *a, **k: pytest.fail("the model ran"))
+    assert _exit_code(["animate", str(tmp_path / "in.wav"), "-o", str(tmp_path / "o.csv"), *option]) == 2
+    err = capsys.readouterr().err
+    assert f"argument {option[0]}" in err and "Traceback" not in err
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_a_bad_output_path_fails_before_the_model_runs(tmp_path, caplog, monkeypatch):
+    from talkface_ros.model import animate
+
+    monkeypatch.setattr(animate, "animate_file", lambda *a, **k: pytest.fail("the model ran"))
+    wav = tmp_path / "in.wav"
+    soundfile.write(wav, np.zeros(1600), 16000)
+    # an existing folder as -o
+    assert talkface(["animate", str(wav), "-o", str(tmp_path)]) == 1
+    assert "is a directory" in caplog.text
+    # a file where a parent folder should be
+    (tmp_path / "plain").write_text("x")
+    caplog.clear()
+    assert talkface(["animate", str(wav), "-o", str(tmp_path / "plain" / "sub" / "o.csv")]) == 1
+    assert "cannot create" in caplog.text
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "\n" not in errors[0].getMessage()
+
+
+def test_missing_output_folders_are_created(model_dir, stereo_wav, tmp_path):
+    out = tmp_path / "new" / "deeper" / "o.csv"
+    assert talkface(["animate", str(stereo_wav), "-o", str(out), "--model", str(model_dir)]) == 0
+    frames, _ = read_livelink_csv(out)
+    assert len(frames) == 90
