@@ -24,9 +24,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "calibrate": ("talkface_ros.selfmodel.calibrate_cli", "learn the face self-model (babble in the sim, fit, evaluate, save)"),
     "face-png": ("talkface_ros.sim.png_cli", "render the simulated face at neutral and a few expressions to PNG"),
     "data": ("talkface_ros.data.cli", "synthesise the training corpus (data synth), check phone timings"),
-    "train": ("talkface_ros.model.train", "train the audio encoder + diffusion teacher on the corpus"),
+    "train": ("talkface_ros.model.train_cli", "train the audio encoder + diffusion teacher on the corpus"),
     "distill": ("talkface_ros.model.distill_cli", "distill the diffusion teacher into the one-step student"),
-    "export-onnx": ("talkface_ros.model.export", "export a checkpoint's inference graphs to ONNX"),
+    "export-onnx": ("talkface_ros.model.export_cli", "export a checkpoint's inference graphs to ONNX"),
     "animate": ("talkface_ros.model.animate", "WAV -> Live Link Face CSV with the streaming model"),
 }
 

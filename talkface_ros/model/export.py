@@ -1,7 +1,7 @@
-"""Export the inference graphs (talkface_ros.model.steps) to ONNX beside the checkpoint; `talkface export-onnx`."""
+"""Export the inference graphs (talkface_ros.model.steps) to ONNX beside the checkpoint; `talkface export-onnx`
+(the command line is in export_cli)."""
 from __future__ import annotations
 
-import argparse
 import io
 import logging
 import warnings
@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from talkface_ros.model.checkpoint import load_checkpoint, save_checkpoint
 from talkface_ros.model.files import DENOISE_ALL, ENCODE_ALL, STREAM_STEP
 from talkface_ros.model.network import FaceModel
 from talkface_ros.model.steps import DenoiseAll, EncodeChunk, StreamStep, frame_limits
@@ -203,18 +202,3 @@ def denoise_all_onnx(model: FaceModel):
     prep.opset_import.extend([helper.make_opsetid("", OPSET), helper.make_opsetid("com.microsoft", 1)])
     onnx.checker.check_model(prep)
     return prep
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("checkpoint", help="checkpoint folder (model.safetensors + config.json)")
-    parser.add_argument("-o", "--out", default=None, help="output folder (default: the checkpoint folder)")
-
-
-def run(args: argparse.Namespace) -> int:
-    model, card, _ = load_checkpoint(args.checkpoint)
-    out = Path(args.out or args.checkpoint)
-    if out.resolve() != Path(args.checkpoint).resolve():
-        # a release folder: weights without optimizer state, config, card, ONNX graphs
-        save_checkpoint(model, out, {**card, "exported_from": str(args.checkpoint)})
-    export_onnx(model, out)
-    return 0
