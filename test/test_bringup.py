@@ -46,6 +46,16 @@ def test_file_profile_writes_a_live_link_csv_of_the_whole_clip(short_speech, tmp
     assert frames[:, 17].max() > 0.1, "the jaw opened while speaking"    # jawOpen (FRAME_NAMES order)
 
 
+def test_a_wav_on_emulated_hardware_ends_the_graph_when_the_clip_has_been_played(short_speech):
+    # it used to keep an idle face running forever after the clip, without a word
+    result = talkface("bringup", "--profile", "hardware", "--hardware", "emulated-maestro", "--wav",
+                      str(short_speech), timeout=120)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "emulated maestro on " in result.stdout
+    assert f"bringup: {short_speech} has been played; stopping the graph" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
 def test_demo_runs_the_sim_graph_and_commands_stay_within_limits(short_speech, tmp_path):
     result = talkface("demo", "--wav", str(short_speech), "--out", str(tmp_path), "--no-video")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

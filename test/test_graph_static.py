@@ -95,3 +95,58 @@ def test_launch_files_load_where_launch_is_installed():
         description = PythonLaunchDescriptionSource(str(ROOT / "launch" / name)).get_launch_description(
             launch.LaunchContext())
         assert description.entities
+
+
+def _bringup(capsys, *argv: str) -> tuple[int, str]:
+    from talkface_ros.cli import main
+
+    code = main(["bringup", *argv])
+    return code, capsys.readouterr().out
+
+
+def test_dry_run_shows_the_emulated_controllers_ports(capsys):
+    code, out = _bringup(capsys, "--profile", "hardware", "--hardware", "emulated-maestro", "--wav", "/tmp/a.wav",
+                         "--dry-run")
+    assert code == 0
+    assert "port:=/dev/ttyACM0" not in out
+    assert "-p bus:=maestro -p port:=" in out and "talkface-emulated-XXXXXXXX/ttymaestro" in out
+    assert out.startswith("# emulated maestro on ")  # says that the folder is made at start-up
+    code, out = _bringup(capsys, "--profile", "hardware", "--hardware", "maestro", "--port", "/dev/ttyUSB3",
+                         "--dry-run")
+    assert code == 0 and "port:=/dev/ttyUSB3" in out and "emulated" not in out
+
+
+def test_a_wav_stops_the_graph_at_its_end_unless_looped_or_told_not_to(capsys):
+    def exit_at_end(*argv: str) -> bool:
+        code, out = _bringup(capsys, "--profile", "sim", *argv, "--dry-run")
+        assert code == 0, out
+        return "exit_at_end:=true" in out
+
+    assert exit_at_end("--wav", "/tmp/a.wav")
+    assert not exit_at_end("--wav", "/tmp/a.wav", "--no-stop-at-end")
+    assert not exit_at_end("--wav", "/tmp/a.wav", "--loop")
+    assert not exit_at_end()  # the microphone never ends
+    code, out = _bringup(capsys, "--wav", "/tmp/a.wav", "--loop", "--stop-at-end", "--dry-run")
+    assert code == 2 and "--loop" in out
+
+
+def test_bringup_options_all_have_help():
+    import argparse
+
+    from talkface_ros.nodes import bringup
+
+    parser = argparse.ArgumentParser()
+    bringup.add_arguments(parser)
+    for action in parser._actions:
+        if action.option_strings:
+            assert action.help, f"{action.option_strings[0]} has no help text"
+    profile = next(a for a in parser._actions if a.dest == "profile")
+    assert all(name in profile.help for name in PROFILES)
+
+
+def test_bringup_recognises_audio_captures_end_of_clip_line():
+    from talkface_ros.nodes.bringup import clip_finished
+
+    line = "[INFO] [1767000000.123456789] [audio_capture]: end of /tmp/a.wav: 150 chunks published\n"
+    assert clip_finished(["[INFO] [1.0] [audio_capture]: reading /tmp/a.wav\n", line])
+    assert not clip_finished(["[INFO] [1.0] [audio_capture]: reading /tmp/a.wav\n"])

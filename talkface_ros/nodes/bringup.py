@@ -1,7 +1,8 @@
 """`talkface bringup`: start the node graph as separate processes, for machines without `ros2 launch`.
 
 The same graph description as the launch files (talkface_ros.nodes.graph), the same config files and
-parameters. Ctrl-C (or --duration, or the end of the WAV in the file profile) stops every node with SIGINT."""
+parameters. Ctrl-C, --duration or the end of a WAV played once (unless --no-stop-at-end) stops every node with
+SIGINT."""
 from __future__ import annotations
 
 import argparse
@@ -104,19 +105,29 @@ class Graph:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = GraphOptions()
-    parser.add_argument("--profile", choices=PROFILES, default="sim")
+    parser.add_argument("--profile", choices=PROFILES, default="sim",
+                        help="sim: the MuJoCo face (face_sim); hardware: servos through servo_driver on --port "
+                             "(or an emulated controller, see --hardware); file: --wav through the model into "
+                             "--record-dir, ending with the clip (default: sim)")
     parser.add_argument("--wav", help="play this file instead of the microphone")
     parser.add_argument("--loop", action="store_true", help="loop the WAV")
+    parser.add_argument("--stop-at-end", action=argparse.BooleanOptionalAction, default=None,
+                        help="with --wav: stop the whole graph once the clip has been played (default: on; "
+                             "--no-stop-at-end keeps the face running idle until Ctrl-C)")
     parser.add_argument("--device", default="", help="microphone: index, name or unique substring")
     parser.add_argument("--audio-topic", default=defaults.audio_topic, help="take audio from this topic")
     parser.add_argument("--emotion", default=defaults.emotion, help="label[:intensity]")
     parser.add_argument("--model", default="", help="model path ('' = the shipped model)")
-    parser.add_argument("--backend", choices=("onnxruntime", "torch"), default=defaults.backend)
-    parser.add_argument("--lookahead", type=int, default=0, choices=range(4))
-    parser.add_argument("--hardware", choices=HARDWARE_TYPES, default=defaults.hardware)
+    parser.add_argument("--backend", choices=("onnxruntime", "torch"), default=defaults.backend,
+                        help=f"model runtime (default: {defaults.backend}; torch needs the train extra)")
+    parser.add_argument("--lookahead", type=int, default=0, choices=range(4),
+                        help="future 20 ms frames the model may see: more context, more latency (default: 0)")
+    parser.add_argument("--hardware", choices=HARDWARE_TYPES, default=defaults.hardware,
+                        help="hardware profile: the servo controller; emulated-*: one emulated on a pseudo-terminal "
+                             "here, no servos needed (its port replaces --port)")
     parser.add_argument("--port", default=defaults.port, help="serial port of the servo controller")
     parser.add_argument("--neck-port", default="", help="serial port of the Dynamixel neck ('' = no neck driver)")
-    parser.add_argument("--namespace", default="")
+    parser.add_argument("--namespace", default="", help="ROS namespace of every node, e.g. robot1 (default: none)")
     parser.add_argument("--record-dir", default="", help="record blendshapes, commands and latency here")
     parser.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0 = until Ctrl-C)")
     parser.add_argument("--dry-run", action="store_true", help="print the node commands and exit")
@@ -129,7 +140,15 @@ def options_from_args(args: argparse.Namespace) -> GraphOptions:
         audio_topic=args.audio_topic, emotion=args.emotion, model_path=args.model, backend=args.backend,
         lookahead=args.lookahead, hardware=args.hardware, port=args.port, neck_port=args.neck_port,
         record_dir=str(Path(args.record_dir).resolve()) if args.record_dir else "",
+        stop_at_end=stops_at_end(args),
     )
+
+
+def stops_at_end(args: argparse.Namespace) -> bool:
+    """--stop-at-end defaults to on for a WAV played once; a looped WAV or the microphone never ends."""
+    if args.stop_at_end is None:
+        return bool(args.wav) and not args.loop
+    return args.stop_at_end
 
 
 def start_emulators(options: GraphOptions) -> list:
@@ -142,15 +161,39 @@ def start_emulators(options: GraphOptions) -> list:
     from talkface_ros.hardware.emulator.for_face import emulator_for_face
 
     calibrations = load_face_description().calibrations()
-    bus = options.hardware.replace("emulated-", "")
-    folder = Path(tempfile.mkdtemp(prefix="talkface-emulated-"))
-    emulators = [emulator_for_face(bus, calibrations, link_path=str(folder / f"tty{bus}")).start()]
-    options.port = str(folder / f"tty{bus}")
-    if bus != "dynamixel" and any(c.bus == "dynamixel" for c in calibrations):
-        emulators.append(emulator_for_face("dynamixel", calibrations, link_path=str(folder / "ttydynamixel")).start())
-        options.neck_port = str(folder / "ttydynamixel")
-    print(f"emulated {bus} on {options.port}" + (f", Dynamixel neck on {options.neck_port}" if options.neck_port else ""))
+    folder = Path(tempfile.mkdtemp(prefix=EMULATED_PREFIX))
+    emulators = [emulator_for_face(bus, calibrations, link_path=port).start()
+                 for bus, port in emulated_ports(options, folder, calibrations).items()]
+    print(f"emulated {options.hardware.replace('emulated-', '')} on {options.port}"
+          + (f", Dynamixel neck on {options.neck_port}" if options.neck_port else ""))
     return emulators
+
+
+EMULATED_PREFIX = "talkface-emulated-"
+
+
+def emulated_ports(options: GraphOptions, folder: Path, calibrations) -> dict[str, str]:
+    """bus -> pseudo-terminal link in `folder` for an emulated-* profile; sets options.port (and options.neck_port
+    where a Maestro face has Dynamixel servos: its neck)."""
+    bus = options.hardware.replace("emulated-", "")
+    ports = {bus: str(folder / f"tty{bus}")}
+    options.port = ports[bus]
+    if bus != "dynamixel" and any(c.bus == "dynamixel" for c in calibrations):
+        ports["dynamixel"] = options.neck_port = str(folder / "ttydynamixel")
+    return ports
+
+
+def dry_run_emulated_ports(options: GraphOptions) -> str:
+    """--dry-run of an emulated-* profile: the ports the emulators will have (their folder is made at start-up,
+    so its random part shows as XXXXXXXX); -> a comment line for the printout."""
+    import tempfile
+
+    from talkface_ros.face.description import load_face_description
+
+    folder = Path(tempfile.gettempdir()) / f"{EMULATED_PREFIX}XXXXXXXX"
+    ports = emulated_ports(options, folder, load_face_description().calibrations())
+    return ("# " + ", ".join(f"emulated {bus} on {port}" for bus, port in ports.items())
+            + f" (pseudo-terminals made at start-up; XXXXXXXX is random)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -170,18 +213,32 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_graph(args: argparse.Namespace, options: GraphOptions) -> int:
+    if options.stop_at_end and options.loop:
+        print("error: --stop-at-end needs a WAV played once (not --loop)")
+        return 2
+    if options.stop_at_end and options.audio_source != "wav":
+        print("error: --stop-at-end needs --wav (the microphone has no end)")
+        return 2
+    note = ""
+    if args.dry_run and options.profile == "hardware" and options.hardware.startswith("emulated-"):
+        note = dry_run_emulated_ports(options)
     try:
         specs = build_graph(options)
     except ValueError as error:
         print(f"error: {error}")
         return 2
     if args.dry_run:
+        if note:
+            print(note)
         for spec in specs:
             print(" ".join(node_command(spec, options.namespace)))
         return 0
+    ends_with_clip = options.profile == "file" or options.stop_at_end
     print(f"starting the {options.profile} graph: " + ", ".join(s.name for s in specs)
-          + f" (ROS_DOMAIN_ID={bringup_environment()['ROS_DOMAIN_ID']}); Ctrl-C stops it")
+          + f" (ROS_DOMAIN_ID={bringup_environment()['ROS_DOMAIN_ID']}); "
+          + ("it stops when the clip has been played, or on Ctrl-C" if ends_with_clip else "Ctrl-C stops it"))
     started = time.monotonic()
+    clip_end_reported = False
     with Graph(specs, options.namespace) as graph:
         try:
             while True:
@@ -189,14 +246,25 @@ def _run_graph(args: argparse.Namespace, options: GraphOptions) -> int:
                 if graph.failed():
                     print(f"error: node(s) exited with an error: {graph.failed()}")
                     return 1
-                if options.profile == "file" and graph.processes["audio_capture"].poll() == 0:
+                if ends_with_clip and graph.processes["audio_capture"].poll() == 0:
                     time.sleep(1.0)  # let the last frames through
+                    print(f"bringup: {options.wav_path} has been played; stopping the graph")
                     break
+                if (options.audio_source == "wav" and not ends_with_clip and not clip_end_reported
+                        and clip_finished(graph.logs.get("audio_capture", []))):
+                    clip_end_reported = True
+                    print(f"bringup: {options.wav_path} has been played; the graph keeps running on the idle face "
+                          "until Ctrl-C (--stop-at-end ends it with the clip)")
                 if args.duration and time.monotonic() - started > args.duration:
                     break
         except KeyboardInterrupt:
             pass
     return 0
+
+
+def clip_finished(audio_capture_log: list[str]) -> bool:
+    """audio_capture logs 'end of <wav>: N chunks published' after the last chunk of each pass."""
+    return any("end of " in line and "chunks published" in line for line in audio_capture_log)
 
 
 def describe(options: GraphOptions) -> list[dict[str, Any]]:
