@@ -190,3 +190,17 @@ def test_bad_input_never_yields_nan_and_a_restart_recovers():
             assert recorder.spin_until(lambda: len(recorder.messages) >= count_before_restart + 45, timeout=30)
         finally:
             stop_process(node)
+
+
+@pytest.mark.parametrize("params", [{"lookahead": 9}, {"emotion": "bored"}])
+def test_a_bad_parameter_is_one_error_line_under_the_nodes_name(params):
+    # it was logged as [talkface], which names no node of the graph
+    process = start_node("face_inference", params)
+    try:
+        process.wait(timeout=60)
+    finally:
+        output = stop_process(process)
+    assert process.returncode == 1, output
+    errors = [line for line in output.splitlines() if "[ERROR]" in line]
+    assert len(errors) == 1 and "[face_inference]: invalid parameter" in errors[0], output
+    assert "[talkface]" not in output and "Traceback" not in output

@@ -327,3 +327,55 @@ def test_realtime_priority_falls_back_with_a_warning(monkeypatch):
     monkeypatch.setattr(os, "sched_setscheduler", refuse)
     assert set_realtime_priority(50, Logger()) is False
     assert warnings and "normal scheduling" in warnings[0]
+
+
+def test_a_missing_port_is_one_prefixed_warning_not_a_line_a_second(tmp_path):
+    # it printed an unprefixed line from the core's `logging` plus a node warning every second
+    process = start_node("servo_driver", {"port": str(tmp_path / "ttyNone")}, remaps={"__node": "neck_driver"})
+    try:
+        time.sleep(4.0)
+    finally:
+        output = stop_process(process)
+    assert process.returncode == 0, output
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert all(line.startswith("[") and "[neck_driver]" in line for line in lines), output
+    assert sum("not available" in line for line in lines) == 1, output
+    assert not any("servo bus: disconnected" in line for line in lines), output
+
+
+def test_node_logger_name_follows_the_remaps():
+    from talkface_ros.nodes.common import node_logger_name
+
+    assert node_logger_name(["prog"], "face_inference") == "face_inference"
+    assert node_logger_name(["prog", "--ros-args", "-r", "__node:=neck", "-p", "x:=1"], "servo_driver") == "neck"
+    assert node_logger_name(["prog", "--ros-args", "--remap", "__ns:=/robot1/head", "-r", "servo_driver:__node:=b"],
+                            "servo_driver") == "robot1.head.b"
+    assert node_logger_name(["prog", "-r", "__node:=not_a_ros_arg"], "servo_driver") == "servo_driver"
+
+
+def test_core_logging_goes_through_the_node_logger():
+    import logging
+
+    from talkface_ros.nodes.common import _route_core_logging
+
+    class FakeLogger:
+        def __init__(self) -> None:
+            self.lines: list[tuple[str, str]] = []
+
+        def get_effective_level(self) -> int:
+            return 20
+
+        def __getattr__(self, level):
+            return lambda message: self.lines.append((level, message))
+
+    fake = FakeLogger()
+    core = logging.getLogger("talkface_ros.hardware.servo_loop")
+    undo = _route_core_logging(fake)
+    try:
+        core.debug("hidden at INFO")
+        core.info("servo bus connected")
+        core.warning("servo bus not available (%s)", "gone")
+    finally:
+        undo()
+    assert fake.lines == [("info", "servo bus connected"), ("warning", "servo bus not available (gone)")]
+    assert not logging.getLogger("talkface_ros").handlers and logging.getLogger("talkface_ros").propagate

@@ -209,3 +209,76 @@ def test_dynamixel_loop_unplug_replug():
         loop.shutdown()
         assert eventually(lambda: emu.register(1, (64, 1)) == 0)  # relaxed on shutdown
         assert emu.goal_range[1] == (1500, 2600)
+
+
+def test_an_outage_is_reported_once_then_at_growing_intervals(emulator, caplog):
+    # a missing port used to log a warning every second (and at each retry after the backoff's maximum)
+    clock = [0.0]
+    bus = make_bus("maestro", emulator.path, face(), timeout=0.02)
+    loop = ServoLoop(bus, face(), CONTROLLER, LoopConfig(), clock=lambda: clock[0])
+    emulator.unplug()
+
+    def run(seconds: float) -> list[tuple[float, str]]:
+        caplog.clear()
+        warnings = []
+        for _ in range(int(round(seconds * 100))):
+            loop.tick()
+            for record in caplog.records:
+                if record.levelname == "WARNING":
+                    warnings.append((round(clock[0], 2), record.getMessage()))
+            caplog.clear()
+            clock[0] += 0.01
+        return warnings
+
+    with caplog.at_level("WARNING", logger="talkface_ros.hardware.servo_loop"):
+        warnings = run(100.0)
+        assert loop.connect_attempts > 90  # retries stay fast: about one a second
+        # at the first retry (one a second) from 0, 5, 15, 35 and 75 s on
+        nominal = [0.0, 5.0, 15.0, 35.0, 75.0]
+        assert len(warnings) == len(nominal) and all(0 <= t - n <= 1.0 for (t, _), n in zip(warnings, nominal)), warnings
+        assert "not available" in warnings[0][1] and "reporting again in 5 s" in warnings[0][1]
+        assert "still not available after 7" in warnings[-1][1] and "next report in 80 s" in warnings[-1][1]
+        emulator.replug()
+        with caplog.at_level("INFO", logger="talkface_ros.hardware.servo_loop"):
+            caplog.clear()
+            for _ in range(200):
+                loop.tick()
+                clock[0] += 0.01
+                if loop.bus.is_connected:
+                    break
+            assert any("connected after" in r.getMessage() for r in caplog.records)
+        # pulled out while driving: one 'lost' line, then quiet retries for 5 s, then growing intervals again
+        emulator.unplug()
+        warnings = run(20.0)
+        assert "lost" in warnings[0][1] and len(warnings) == 3, warnings
+        assert all(0 <= t - warnings[0][0] - n <= 1.0 for (t, _), n in zip(warnings[1:], [5.0, 15.0])), warnings
+    loop.shutdown()
+
+
+def test_a_new_reason_for_an_outage_is_reported_at_once(caplog):
+    from talkface_ros.hardware.bus import BusError
+
+    class FlakyBus:
+        joint_names = ("jaw", "lip_l", "brow")
+        is_connected = False
+        reason = "cannot open /dev/ttyACM0: no such file"
+
+        def connect(self):
+            raise BusError(self.reason)
+
+        def close(self):
+            pass
+
+    clock = [0.0]
+    bus = FlakyBus()
+    loop = ServoLoop(bus, face(), CONTROLLER, LoopConfig(), clock=lambda: clock[0])
+    with caplog.at_level("WARNING", logger="talkface_ros.hardware.servo_loop"):
+        for _ in range(300):
+            loop.tick()
+            clock[0] += 0.01
+        assert len(caplog.records) == 1
+        bus.reason = "cannot open /dev/ttyACM0: permission denied"
+        for _ in range(150):
+            loop.tick()
+            clock[0] += 0.01
+        assert len(caplog.records) == 2 and "permission denied" in caplog.records[1].getMessage()

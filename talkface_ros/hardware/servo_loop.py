@@ -26,6 +26,10 @@ class LoopConfig:
     faults_every: int = 100        # read hardware error flags every N ticks (0: never)
     backoff_initial_s: float = 0.1
     backoff_max_s: float = 1.0     # so a re-plugged device is back well within 2 s
+    # an outage is reported once, then again after 5, 15, 35, ... s (intervals doubling up to 5 min), and at once
+    # when its reason changes: retries stay fast, the log stays readable
+    warn_first_repeat_s: float = 5.0
+    warn_max_interval_s: float = 300.0
     on_shutdown: str = "relax"
     fault_hold_s: float = 5.0      # a fault stays in the status this long after it was last read
 
@@ -36,6 +40,8 @@ class LoopConfig:
             raise ValueError("feedback_every and faults_every must be >= 0")
         if not 0 < self.backoff_initial_s <= self.backoff_max_s:
             raise ValueError("need 0 < backoff_initial_s <= backoff_max_s")
+        if not 0 < self.warn_first_repeat_s <= self.warn_max_interval_s:
+            raise ValueError("need 0 < warn_first_repeat_s <= warn_max_interval_s")
 
 
 @dataclass
@@ -87,6 +93,11 @@ class ServoLoop:
         self._backoff = config.backoff_initial_s
         self._next_attempt = 0.0
         self._fresh_feedback = False
+        self._outage_since: float | None = None   # when the bus was first found missing (None: no outage)
+        self._outage_attempts = 0
+        self._warn_interval = config.warn_first_repeat_s
+        self._next_warning = 0.0
+        self._warned_error: str | None = ""
 
     # -- commands -----------------------------------------------------------------------------------------------------
     def set_command(self, values: Sequence[float]) -> str | None:
@@ -166,16 +177,44 @@ class ServoLoop:
         except BusError as error:
             self.bus.close()
             self._next_attempt = now + self._backoff
-            if self.connect_attempts == 1 or self._backoff >= self.config.backoff_max_s:
-                log.warning("servo bus not available (%s); retrying every %.1f s at most", error,
-                            self.config.backoff_max_s)
             self.last_error = str(error)
+            self._outage_attempts += 1
+            self._warn_outage(now)
             self._backoff = min(self._backoff * 2.0, self.config.backoff_max_s)
             return False
-        log.info("servo bus connected; holding the last safe pose")
+        if self._outage_since is not None:
+            log.info("servo bus connected after %.1f s (%d attempts); holding the last safe pose",
+                     now - self._outage_since, self._outage_attempts)
+        else:
+            log.info("servo bus connected; holding the last safe pose")
+        self._outage_since = None
         self._backoff = self.config.backoff_initial_s
         self.last_error = ""
         return True
+
+    def _start_outage(self, now: float) -> None:
+        self._outage_since = now
+        self._outage_attempts = 0
+        self._warn_interval = self.config.warn_first_repeat_s
+        self._next_warning = now + self._warn_interval
+
+    def _warn_outage(self, now: float) -> None:
+        """The first failed attempt of an outage warns; later ones at growing intervals or on a new reason."""
+        if self._outage_since is None:
+            self._start_outage(now)
+            self._warned_error = self.last_error
+            log.warning("servo bus not available (%s); retrying every %.1f s at most, reporting again in %.0f s",
+                        self.last_error, self.config.backoff_max_s, self._warn_interval)
+            return
+        if self._warned_error is None:
+            self._warned_error = self.last_error
+        if now < self._next_warning and self.last_error == self._warned_error:
+            return
+        self._warn_interval = min(self._warn_interval * 2.0, self.config.warn_max_interval_s)
+        self._next_warning = now + self._warn_interval
+        self._warned_error = self.last_error
+        log.warning("servo bus still not available after %.0f s (%d attempts): %s; next report in %.0f s",
+                    now - self._outage_since, self._outage_attempts, self.last_error, self._warn_interval)
 
     def _on_bus_error(self, error: BusError) -> None:
         self.last_error = str(error)
@@ -184,6 +223,8 @@ class ServoLoop:
             self.bus.close()
             self._backoff = self.config.backoff_initial_s
             self._next_attempt = self.clock() + self._backoff
+            self._start_outage(self.clock())  # this warning is the outage's first: the retries stay quiet a while
+            self._warned_error = None  # the first retry's reason is taken as the one reported
         else:
             log.debug("servo bus error (counted, carrying on): %s", error)
 

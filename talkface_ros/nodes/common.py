@@ -1,6 +1,7 @@
 """Shared plumbing for the rclpy nodes: declared parameters with descriptors, QoS, a clean main()."""
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 from dataclasses import dataclass
@@ -105,6 +106,84 @@ def _make_executor():
     return rclpy.executors.SingleThreadedExecutor()
 
 
+def node_logger_name(args: Sequence[str], default: str) -> str:
+    """The logger name rclpy gives the node these ROS arguments start: `__node:=` / `__name:=` and `__ns:=`
+    remaps honoured (ns.name), for messages logged before the node exists or when building it failed."""
+    name, namespace = default, ""
+    ros_args = False
+    for i, arg in enumerate(args):
+        if arg == "--ros-args":
+            ros_args = True
+        elif arg == "--":
+            ros_args = False
+        elif ros_args and arg in ("-r", "--remap") and i + 1 < len(args):
+            rule = args[i + 1]
+            if ":__" in rule and not rule.startswith("__"):  # node-specific form: node:__name:=value
+                rule = rule.split(":", 1)[1]
+            key, _, value = rule.partition(":=")
+            if key in ("__node", "__name") and value:
+                name = value
+            elif key == "__ns":
+                namespace = value
+    namespace = namespace.strip("/").replace("/", ".")
+    return f"{namespace}.{name}" if namespace else name
+
+
+def _default_node_name(make_node: Callable[[], Node]) -> str:
+    """A node module's default node name is its module name (talkface_ros.nodes.face_inference -> face_inference)."""
+    module = getattr(make_node, "__module__", "") or ""
+    if module == "__main__":  # python -m talkface_ros.nodes.<node>
+        spec = getattr(sys.modules["__main__"], "__spec__", None)
+        module = spec.name if spec is not None else ""
+    return module.rsplit(".", 1)[-1] if module.startswith("talkface_ros.nodes.") else "talkface"
+
+
+class RosLogHandler(logging.Handler):
+    """The ROS-free core logs with `logging`; in a node process its records go through the node's rclpy logger,
+    so they carry the node's name (`[servo_driver]`), its severity filter, and reach the ROS log files and
+    /rosout like the node's own lines. Without it Python prints bare, unprefixed warnings to stderr."""
+
+    def __init__(self, logger) -> None:
+        super().__init__()
+        self.logger = logger
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+            if record.exc_info:
+                message += "\n" + logging.Formatter().formatException(record.exc_info)
+            if record.levelno >= logging.ERROR:
+                self.logger.error(message)
+            elif record.levelno >= logging.WARNING:
+                self.logger.warning(message)
+            elif record.levelno >= logging.INFO:
+                self.logger.info(message)
+            else:
+                self.logger.debug(message)
+        except Exception:  # a log line must never take the node down
+            self.handleError(record)
+
+
+def _route_core_logging(logger) -> Callable[[], None]:
+    """Send the `talkface_ros` Python loggers through `logger` (an rclpy logger); returns the undo."""
+    core = logging.getLogger("talkface_ros")
+    handler = RosLogHandler(logger)
+    saved = (core.level, core.propagate)
+    core.addHandler(handler)
+    core.propagate = False
+    try:  # rclpy's severities use Python's numbers (DEBUG 10 ... FATAL 50)
+        core.setLevel(max(logging.DEBUG, int(logger.get_effective_level())))
+    except Exception:
+        core.setLevel(logging.INFO)
+
+    def undo() -> None:
+        core.removeHandler(handler)
+        core.setLevel(saved[0])
+        core.propagate = saved[1]
+
+    return undo
+
+
 def run_node(make_node: Callable[[], Node], args: list[str] | None = None) -> int:
     """Build a node and spin it until SIGINT/SIGTERM, shutdown, or the node sets `finished`. A StartupError
     is one log line and exit code 1.
@@ -128,15 +207,21 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None) -> in
     node: Node | None = None
     executor: rclpy.executors.SingleThreadedExecutor | None = None
     exit_code = 0
+    # until the node exists (and if building it fails), log under the name it will have, not a generic one
+    logger = rclpy.logging.get_logger(node_logger_name(args if args is not None else sys.argv,
+                                                       _default_node_name(make_node)))
+    unroute = _route_core_logging(logger)
     try:
         node = make_node()
+        unroute()
+        unroute = _route_core_logging(node.get_logger())
         executor = _make_executor()
         executor.add_node(node)
         # A node sets `finished = True` when its work is done (e.g. the end of a WAV file).
         while rclpy.ok() and not stop_requested.is_set() and not getattr(node, "finished", False):
             executor.spin_once(timeout_sec=0.1)
     except StartupError as error:
-        rclpy.logging.get_logger("talkface").error(str(error))
+        (node.get_logger() if node is not None else logger).error(str(error))
         exit_code = 1
     except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
         pass
@@ -152,4 +237,5 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None) -> in
             rclpy.try_shutdown()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        unroute()
     return exit_code

@@ -44,7 +44,7 @@ class FaceRetargetNode(Node):
             model = SelfModel.load(p["calibration_path"] or None)
             model.check_matches(description.joint_names)
         except (ValueError, FileNotFoundError) as error:
-            raise StartupError(f"face_retarget: {error}") from None
+            raise StartupError(str(error)) from None
         self.joint_names = description.joint_names
         self.retargeter = Retargeter(model, SafetyLimits.from_description(description),
                                      RetargetConfig(p["frame_period_s"], p["stale_s"], p["interpolate"]))

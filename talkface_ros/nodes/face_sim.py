@@ -35,7 +35,7 @@ class FaceSimNode(Node):
             description = load_face_description(p["face_description"] or None)
             self.sim = FaceSim(description)
         except (ValueError, ImportError) as error:
-            raise StartupError(f"face_sim: {error}") from None
+            raise StartupError(str(error)) from None
         self.frame_id = p["frame_id"]
         self.period = 1.0 / p["sim_rate"]
         self.landmark_every = max(1, round(p["sim_rate"] / p["landmark_rate"]))

@@ -103,7 +103,7 @@ class ServoDriverNode(Node):
                 on_shutdown=p["on_shutdown"])
             self.loop = ServoLoop(bus, calibrations, controller_joints, config)
         except (ValueError, ImportError) as error:
-            raise StartupError(f"servo_driver: {error}") from None
+            raise StartupError(str(error)) from None
         self.realtime = set_realtime_priority(p["sched_priority"], self.get_logger()) if p["sched_priority"] else False
         self.period = 1.0 / p["control_rate"]
         self.ticks = 0
@@ -171,10 +171,9 @@ class ServoDriverNode(Node):
                   "tick_errors": self.tick_errors, **self._tick_cost_summary(), "commands_accepted": status.commands_accepted,
                   "commands_rejected": status.commands_rejected, "connect_attempts": status.connect_attempts,
                   **status.bus}
+        # the log has the outage already (ServoLoop reports it once, then at growing intervals): diagnostics only
         self.diagnostics.publish(values, warn=status.level == "warn", error=status.level == "error",
                                  message=status.message)
-        if status.level == "error":
-            self.get_logger().warning(f"servo bus: {status.message}", throttle_duration_sec=5.0)
 
     def _tick_cost_summary(self) -> dict[str, float]:
         costs, self._tick_costs = self._tick_costs, []
