@@ -36,12 +36,14 @@ setup(
     packages=find_packages(exclude=["test", "test.*", "bench", "bench.*"]),
     package_data={PACKAGE: ["models/*", "models/**/*", "assets/*", "assets/**/*"]},
     data_files=[
+        # the ament index marker: installed once, here. A second entry for resource/ (it used to be mirrored
+        # under share/ too) makes colcon's source -> destination map lose this one, warn that the package
+        # installs no marker, and add one itself
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
         *share_files("launch"),
         *share_files("config"),
         *share_files("urdf"),
-        *share_files("resource"),
     ],
     python_requires=">=3.10",
     # rclpy and the message packages come from the ROS 2 install (or the PyPI wheels in

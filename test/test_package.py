@@ -62,3 +62,25 @@ def test_launch_files_parse():
         tree = ast.parse(launch_file.read_text())
         names = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
         assert "generate_launch_description" in names, launch_file
+
+
+
+def setup_kwargs() -> dict:
+    """setup()'s arguments, without running setuptools."""
+    import runpy
+    from unittest import mock
+
+    captured: dict = {}
+    with mock.patch("setuptools.setup", lambda **kw: captured.update(kw)):
+        runpy.run_path(str(ROOT / "setup.py"), run_name="not_main")
+    return captured
+
+
+def test_each_data_file_is_installed_once_and_the_index_marker_is_explicit():
+    # colcon maps data_files source -> destination: a file listed twice (resource/ was also mirrored into
+    # share/) lost the ament index entry, and colcon warned and installed the marker itself
+    sources = [source for _, files in setup_kwargs()["data_files"] for source in files]
+    assert len(sources) == len(set(sources)), sorted(s for s in sources if sources.count(s) > 1)
+    mapping = {source: destination for destination, files in setup_kwargs()["data_files"] for source in files}
+    assert mapping["resource/talkface_ros"] == "share/ament_index/resource_index/packages"
+    assert mapping["package.xml"] == "share/talkface_ros"
