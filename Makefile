@@ -23,7 +23,8 @@ run: setup
 	$(ENV) talkface demo --out out/demo
 
 test: setup
-	$(ENV) python -m pytest -q -p no:cacheprovider test
+	# -rs: the reason of every skipped test is printed (a missing optional tool skips, it does not pass)
+	$(ENV) python -m pytest -q -rs -p no:cacheprovider test
 
 bench: setup
 	# the FaceFormer-style peer of bench_peer.py needs transformers (random weights, nothing downloaded)

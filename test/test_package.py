@@ -84,3 +84,9 @@ def test_each_data_file_is_installed_once_and_the_index_marker_is_explicit():
     mapping = {source: destination for destination, files in setup_kwargs()["data_files"] for source in files}
     assert mapping["resource/talkface_ros"] == "share/ament_index/resource_index/packages"
     assert mapping["package.xml"] == "share/talkface_ros"
+
+
+def test_make_test_prints_skip_reasons():
+    lines = (ROOT / "Makefile").read_text().split("\ntest:", 1)[1].split("\n\n", 1)[0].splitlines()
+    pytest_lines = [line for line in lines if "pytest" in line and not line.strip().startswith("#")]
+    assert pytest_lines and all(" -rs " in f"{line} " for line in pytest_lines), pytest_lines
