@@ -64,7 +64,6 @@ def test_launch_files_parse():
         assert "generate_launch_description" in names, launch_file
 
 
-
 def setup_kwargs() -> dict:
     """setup()'s arguments, without running setuptools."""
     import runpy
@@ -84,6 +83,24 @@ def test_each_data_file_is_installed_once_and_the_index_marker_is_explicit():
     mapping = {source: destination for destination, files in setup_kwargs()["data_files"] for source in files}
     assert mapping["resource/talkface_ros"] == "share/ament_index/resource_index/packages"
     assert mapping["package.xml"] == "share/talkface_ros"
+
+
+def test_license_file_matches_package_xml():
+    root = ET.parse(ROOT / "package.xml").getroot()
+    assert root.findtext("license") == "Apache-2.0" == setup_kwargs()["license"]
+    text = (ROOT / "LICENSE").read_text()
+    assert "Apache License" in text and "Version 2.0, January 2004" in text
+    assert "END OF TERMS AND CONDITIONS" in text and "APPENDIX: How to apply the Apache License" in text
+
+
+def test_changelog_is_a_ros_changelog_whose_top_release_is_the_package_version():
+    changelog = pytest.importorskip("catkin_pkg.changelog")
+    text = (ROOT / "CHANGELOG.rst").read_text()
+    parsed = changelog.Changelog("talkface_ros")
+    changelog.populate_changelog_from_rst(parsed, text)
+    versions = [version for version, _, _ in parsed.foreach_version()]
+    version = ET.parse(ROOT / "package.xml").getroot().findtext("version")
+    assert versions and versions[0] == version == setup_kwargs()["version"]
 
 
 def test_make_test_prints_skip_reasons():
