@@ -10,7 +10,7 @@ log = logging.getLogger(__name__)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from talkface_ros.eval.systems import SYSTEMS
 
-    names = sorted([*SYSTEMS, "teacher"])
+    names = sorted([*SYSTEMS, "teacher", "robot"])
     parser.add_argument("--system", default="energy,mfcc", help=f"comma-separated: {', '.join(names)}")
     parser.add_argument("--set", dest="eval_set", default="synth-heldout", help="comma-separated: synth-heldout (voice + lang), synth-heldout-voice, synth-heldout-lang, synth-val, real (= real-sentences + real-words), real-prompts (Asterisk's English prompts, apart from real)")
     parser.add_argument("--corpus", default="out/corpus", help="corpus directory for synth-heldout")
@@ -19,6 +19,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lookahead", type=int, default=0, help="lookahead frames for --system model")
     parser.add_argument("--max-utterances", type=int, default=150, help="per split of synth-heldout")
     parser.add_argument("--by-voice", action="store_true", help="also one row per voice of each synth set")
+    parser.add_argument("--selfmodel", default=None, help="self-model calibration folder for --system robot (default: the shipped one)")
+    parser.add_argument("--robot-emotions", type=int, default=0, metavar="N",
+                        help="--system robot: also animate N utterances with each of the 7 emotions and classify them from the robot's landmarks")
+    parser.add_argument("--robot-advance", type=int, default=0, metavar="FRAMES",
+                        help="--system robot: send each frame this many 20 ms frames early (delay compensation)")
 
 
 def load_set(name: str, corpus_dir: str, max_utterances: int):
@@ -59,12 +64,27 @@ def run(args: argparse.Namespace) -> int:
     if args.model or args.backend != "onnxruntime" or args.lookahead:
         register_system("model", model_factory(args.model, args.backend, args.lookahead))
     systems = [s.strip() for s in args.system.split(",") if s.strip()]
+    robot = None
+    if "robot" in systems:  # the model's frames on the simulated robot face: a table of its own
+        systems.remove("robot")
+        from talkface_ros.eval.robot import RobotFace
+        from talkface_ros.selfmodel.model import SelfModel
+
+        try:
+            robot = RobotFace(model=SelfModel.load(args.selfmodel) if args.selfmodel else None,
+                              config=_robot_config(args))
+        except (FileNotFoundError, ValueError) as exc:
+            raise SystemExit(f"cannot build the robot face: {exc}") from None
     for s in systems:
         if s != "teacher" and s not in SYSTEMS:
             raise SystemExit(f"unknown system {s!r}; known: teacher, {', '.join(sorted(SYSTEMS))}")
-    results = []
+    results, robot_rows = [], []
     for set_name in [s.strip() for s in args.eval_set.split(",") if s.strip()]:
         items = load_set(set_name, args.corpus, args.max_utterances)
+        if robot is not None:
+            from talkface_ros.eval.robot import evaluate_robot
+
+            robot_rows.extend(evaluate_robot(SYSTEMS["model"](), items, set_name, robot, args.robot_emotions))
         for name in systems:
             try:
                 system = None if name == "teacher" else SYSTEMS[name]()
@@ -74,5 +94,20 @@ def run(args: argparse.Namespace) -> int:
             speakers = sorted({item.speaker for item in items if item.speaker})
             for speaker in speakers if args.by_voice else []:
                 results.append(evaluate(name, system, [i for i in items if i.speaker == speaker], f"{set_name}:{speaker}"))
-    print(format_table(results))
+    if results:
+        print(format_table(results))
+    if robot_rows:
+        from talkface_ros.eval.robot import format_robot_table
+
+        print(f"robot (model lookahead {args.lookahead}, frames sent {args.robot_advance} early; "
+              "core60 = middle 60 % of each labelled run):")
+        print(format_robot_table(robot_rows))
     return 0
+
+
+def _robot_config(args: argparse.Namespace):
+    from talkface_ros.eval.robot import RobotRunConfig
+
+    if args.robot_advance < 0:
+        raise SystemExit("--robot-advance must be >= 0")
+    return RobotRunConfig(advance_frames=args.robot_advance)

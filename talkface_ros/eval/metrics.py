@@ -128,7 +128,12 @@ def emotion_classifiability(features: list[np.ndarray], labels: list[str]) -> fl
     if len(features) != len(labels) or len(features) < 2:
         raise ValueError("need >= 2 utterances with one label each")
     x = np.stack([np.asarray(f)[:, EMOTION_IDX].mean(axis=0) for f in features])
-    y = np.array(labels)
+    return nearest_centroid_accuracy(x, labels)
+
+
+def nearest_centroid_accuracy(x: np.ndarray, labels: list[str]) -> float:
+    """Leave-one-out nearest-centroid accuracy of `labels` from feature rows x [N, D]."""
+    x, y = np.asarray(x, np.float64), np.array(labels)
     correct = 0
     for i in range(len(x)):
         mask = np.arange(len(x)) != i

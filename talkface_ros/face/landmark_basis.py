@@ -3,10 +3,16 @@
 Displacements are written once for a reference face (millimetres, head frame: x forward, y to the
 subject's left, z up; "Left" shapes are mirrored to "Right") and scaled to the robot by the ratio of its
 eye distance to the reference's (62 mm). A frame's target landmarks are neutral + sum_i w_i * basis_i.
-Shapes the robot has no actuator for (browDown, jawForward, cheekPuff, tongueOut) are kept: the inverse
+Shapes the robot has no actuator for (jawForward, cheekPuff, tongueOut, lip rolls) are kept: the inverse
 then does the best it can, and the evaluation counts what it misses.
+
+On the robot, lips touch at rest and the lower lip rides on the jaw, so "lips closed" (mouthClose,
+mouthPress, the lip rolls of p/b/m) cannot be a displacement: `seal_lips` turns it into what the robot
+must do, a jaw (and lip raisers/depressors) that close in proportion (see `seal_lips`).
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -25,10 +31,10 @@ _LEFT_SHAPES: dict[str, dict[str, tuple[float, float, float]]] = {
     "eyeSquint": {"eyelid_lower_left": (0.5, 0.0, 3.0), "cheek_left": (0.0, 0.0, 1.0)},
     "eyeWide": {"eyelid_upper_left": (0.0, 0.0, 2.5)},
     "mouthSmile": {"lip_corner_left": (-1.5, 1.5, 6.0), "cheek_left": (-1.0, 0.5, 4.0),
-                   "upper_lip_left": (0.0, 0.5, 1.5), "lower_lip_left": (0.0, 0.5, 1.0)},
+                   "upper_lip_left": (0.0, 0.5, 1.5), "lower_lip_left": (0.0, 0.5, 1.5)},
     "mouthFrown": {"lip_corner_left": (0.0, 0.0, -5.0), "lower_lip_left": (0.0, 0.0, -1.0)},
     "mouthDimple": {"lip_corner_left": (-1.5, 2.0, 0.5)},
-    "mouthStretch": {"lip_corner_left": (0.0, 1.0, -3.0), "lower_lip_left": (0.0, 0.5, -3.0)},
+    "mouthStretch": {"lip_corner_left": (-0.5, 3.0, -2.5), "lower_lip_left": (0.0, 0.5, -3.0)},
     "mouthPress": {"upper_lip_left": (0.0, 0.0, -1.0), "lower_lip_left": (0.0, 0.0, 1.0)},
     "mouthLowerDown": {"lower_lip_left": (-1.0, 0.5, -6.0), "lower_lip_center": (-0.5, 0.0, -2.5)},
     "mouthUpperUp": {"upper_lip_left": (-1.0, 0.0, 5.0), "upper_lip_center": (-0.5, 0.0, 2.0),
@@ -37,7 +43,7 @@ _LEFT_SHAPES: dict[str, dict[str, tuple[float, float, float]]] = {
                  "brow_outer_left": (0.0, 0.0, -2.0)},
     "browOuterUp": {"brow_outer_left": (-1.0, 0.0, 7.0), "brow_mid_left": (0.0, 0.0, 2.0)},
     "cheekSquint": {"cheek_left": (-1.0, 0.5, 4.0), "eyelid_lower_left": (0.0, 0.0, 1.5)},
-    "noseSneer": {"nostril_left": (-1.0, 0.0, 4.0), "upper_lip_left": (0.0, 0.0, 1.5),
+    "noseSneer": {"nostril_left": (-1.0, 0.0, 4.0), "upper_lip_left": (0.0, 0.0, 0.5),
                   "brow_inner_left": (0.0, 0.0, -1.0)},
 }
 _LOWER_LIP = ("lower_lip_left", "lower_lip_center", "lower_lip_right")
@@ -65,11 +71,64 @@ _CENTRAL_SHAPES: dict[str, dict[str, tuple[float, float, float]]] = {
 }
 
 
-# shapes this face has no actuator for (no brow depressor, no jaw protrusion, no cheek inflation, no lip
-# protrusion/rolling, no tongue): the evaluation also reports frames made only of the other shapes
-UNEXPRESSIBLE = ("browDownLeft", "browDownRight", "jawForward", "cheekPuff", "tongueOut", "mouthRollLower",
-                 "mouthRollUpper", "mouthShrugLower", "mouthShrugUpper", "mouthPressLeft", "mouthPressRight",
-                 "mouthClose", "mouthFunnel", "mouthPucker")
+# shapes this face has no actuator for (no jaw protrusion, no cheek inflation, no lip rolling or shrugging,
+# no tongue) or that are not displacements on it (mouthClose/mouthPress: lips in contact, see seal_lips):
+# the evaluation also reports frames made only of the other shapes
+UNEXPRESSIBLE = ("jawForward", "cheekPuff", "tongueOut", "mouthRollLower", "mouthRollUpper", "mouthShrugLower",
+                 "mouthShrugUpper", "mouthPressLeft", "mouthPressRight", "mouthClose")
+
+# shapes that, at weight 1, mean the robot's full travel for them (calibration scales their projected
+# displacement until the most-used motor reaches its limit): the jaw, rounding, and what shows emotion
+FULL_TRAVEL_SHAPES = ("jawOpen", "mouthPucker", "mouthFunnel", "mouthSmileLeft", "mouthSmileRight",
+                      "mouthFrownLeft", "mouthFrownRight", "browDownLeft", "browDownRight", "browInnerUp",
+                      "browOuterUpLeft", "browOuterUpRight", "noseSneerLeft", "noseSneerRight",
+                      "cheekSquintLeft", "cheekSquintRight", "eyeBlinkLeft", "eyeBlinkRight")
+
+# lip closure = sum of these weights times the shapes, + Articulation.press_weight times the presses
+SEAL_WEIGHTS = {"mouthClose": 1.0, "mouthRollLower": 1.0, "mouthRollUpper": 1.0}
+_PRESS_INDEX = np.array([ARKIT_NAMES.index("mouthPressLeft"), ARKIT_NAMES.index("mouthPressRight")])
+LIP_OPENING_SHAPES = ("jawOpen", "mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft", "mouthUpperUpRight")
+# shapes whose robot displacement is zero: on this face they act only through seal_lips
+SEAL_SHAPES = (*SEAL_WEIGHTS, "mouthPressLeft", "mouthPressRight")
+_SEAL_INDEX = np.array([ARKIT_NAMES.index(n) for n in SEAL_WEIGHTS])
+_SEAL_COEFF = np.array(list(SEAL_WEIGHTS.values()))
+_OPENING_INDEX = np.array([ARKIT_NAMES.index(n) for n in LIP_OPENING_SHAPES])
+_JAW = ARKIT_NAMES.index("jawOpen")
+
+
+@dataclass(frozen=True)
+class Articulation:
+    """How the robot articulates speech (see `seal_lips`); the defaults are what the shipped calibration
+    was evaluated with. A streaming speech model's jaw on real speech spans ~0.1 (p/b/m) to ~0.3 (open
+    vowels), a third of the viseme table's range, so the robot's jaw curve starts late and ends early."""
+    jaw_closed_below: float = 0.14  # jawOpen up to this keeps the lips in contact (lips meet with the jaw ajar)
+    jaw_full_at: float = 0.5        # jawOpen from this on is the full jaw travel (the viseme table's "aa")
+    seal_from: float = 0.04         # lip closure (mouthClose + rolls, SEAL_WEIGHTS) below this is noise (open vowels' ~0.03)
+    seal_full: float = 0.12         # lip closure that seals the lips
+    # mouthPress in the closure: 0 by default, as an emotion's steady press (angry) must not shut the mouth
+    press_weight: float = 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        return {"jaw_closed_below": self.jaw_closed_below, "jaw_full_at": self.jaw_full_at,
+                "seal_from": self.seal_from, "seal_full": self.seal_full, "press_weight": self.press_weight}
+
+
+def seal_lips(weights: np.ndarray, articulation: Articulation = Articulation()) -> np.ndarray:
+    """ARKit weights [..., 52] -> the weights the robot is asked to show, with lip contact made physical.
+
+    ARKit's mouthClose/mouthPress mean "lips in contact" whatever jawOpen says (a captured /m/ often has
+    jawOpen 0.1-0.3 with mouthClose as large), and human lips meet while the jaw is a few mm open. This
+    robot's lips touch at rest and the lower lip rides on the jaw, so contact means closing the jaw:
+    jawOpen goes through the articulation curve (0 up to `jaw_closed_below`, 1 from `jaw_full_at`), then
+    every lip-parting shape is scaled by 1 - clip((closure - seal_from) / (seal_full - seal_from), 0, 1)."""
+    a = articulation
+    weights = np.array(weights, dtype=np.float64, copy=True)
+    weights[..., _JAW] = np.clip((weights[..., _JAW] - a.jaw_closed_below) / (a.jaw_full_at - a.jaw_closed_below), 0.0, 1.0)
+    closure = (np.clip(weights[..., _SEAL_INDEX], 0.0, 1.0) @ _SEAL_COEFF
+               + a.press_weight * np.clip(weights[..., _PRESS_INDEX], 0.0, 1.0).sum(-1))
+    keep = 1.0 - np.clip((closure - a.seal_from) / (a.seal_full - a.seal_from), 0.0, 1.0)
+    weights[..., _OPENING_INDEX] *= keep[..., None]
+    return weights
 
 
 def _mirror(name: str) -> str:
@@ -102,9 +161,13 @@ class LandmarkBasis:
     """targets(frame[55]) -> landmark targets [L, 3] (metres, head frame) for this robot face."""
 
     def __init__(self, description: FaceDescription, neutral_landmarks: np.ndarray,
-                 robot_basis: np.ndarray | None = None) -> None:
+                 robot_basis: np.ndarray | None = None, seal: bool = False,
+                 articulation: Articulation = Articulation()) -> None:
         """`robot_basis` [52, L, 3] (metres) replaces the scaled reference one, e.g. the robot basis that
-        calibration fits (each shape projected onto what this robot can reach)."""
+        calibration fits (each shape projected onto what this robot can reach). `seal`: weights go through
+        `seal_lips` first (the robot's targets)."""
+        self.seal = seal
+        self.articulation = articulation
         names = description.landmark_names
         index = {n: i for i, n in enumerate(names)}
         self.scale = eye_distance(description) / REFERENCE_EYE_DISTANCE_M
@@ -128,6 +191,8 @@ class LandmarkBasis:
         if frames.shape[-1] not in (FRAME_SIZE, len(ARKIT_NAMES)):
             raise ValueError(f"expected frames of {FRAME_SIZE} (or 52) values, got {frames.shape[-1]}")
         weights = np.clip(np.nan_to_num(frames[..., : len(ARKIT_NAMES)]), 0.0, 1.0)
+        if self.seal:
+            weights = seal_lips(weights, self.articulation)
         return np.einsum("...k,klc->...lc", weights, self.basis)
 
     def targets(self, frames: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from talkface_ros.face.arkit import ARKIT_NAMES, FRAME_SIZE, INDEX
-from talkface_ros.face.landmark_basis import UNEXPRESSIBLE, LandmarkBasis
+from talkface_ros.face.landmark_basis import FULL_TRAVEL_SHAPES, SEAL_SHAPES, UNEXPRESSIBLE, Articulation, LandmarkBasis, seal_lips
 from talkface_ros.selfmodel.model import NECK_FROM_HEAD_POSE, SelfModel
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,7 @@ class CalibrateConfig:
     solver_steps: int = 300
     inverse_steps: int = 3000
     activation_penalty: float = 0.02     # mm^2 per unit^2: prefer the least motion that reaches the target
+    full_travel_max_gain: float = 4.0    # a shape at weight 1 may be scaled up this much to use the full travel
     smoothness: float = 0.0              # for sequences: penalty on the change from the previous solution
     eval_frames: int = 300
     seed: int = 0
@@ -172,6 +173,27 @@ def evaluate_in_sim(sim, model: SelfModel, basis: LandmarkBasis, frames: np.ndar
     return results
 
 
+def full_travel(shape_units: np.ndarray, neutral_unit: np.ndarray, max_gain: float,
+                scaled: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Scale each shape's motor solution (unit box) away from neutral until its most-used motor reaches its
+    limit, at most `max_gain` times: a blendshape at weight 1 is the robot's full travel for it (jawOpen 1 =
+    the jaw fully open, mouthPucker 1 = the purse linkage all the way in), as an animatronic exaggerates.
+    Motors moved less than 10 % of the largest move are ignored (solver noise). Shapes the face barely
+    reaches (largest move < 0.02) keep their solution; `scaled` [S] bool picks the shapes to scale (default
+    all). Returns (scaled units [S, F], gains [S])."""
+    shape_units = np.asarray(shape_units, dtype=np.float64)
+    delta = shape_units - neutral_unit
+    gains = np.ones(len(shape_units))
+    for k, move in enumerate(delta):
+        largest = np.abs(move).max()
+        if largest < 0.02 or (scaled is not None and not scaled[k]):
+            continue
+        used = np.abs(move) >= 0.1 * largest
+        room = np.where(move > 0, 1.0 - neutral_unit, neutral_unit)[used] / np.abs(move[used])
+        gains[k] = float(np.clip(room.min(), 1.0, max_gain))
+    return np.clip(neutral_unit + delta * gains[:, None], 0.0, 1.0), gains
+
+
 def calibrate(sim, config: CalibrateConfig = CalibrateConfig(), progress: bool = True) -> SelfModel:
     from talkface_ros.selfmodel.babble import babble
 
@@ -209,14 +231,19 @@ def calibrate(sim, config: CalibrateConfig = CalibrateConfig(), progress: bool =
     reference_mm = torch.tensor(reference.basis.reshape(len(ARKIT_NAMES), -1) * 1e3, dtype=torch.float32)
     shape_units = solve_inverse(forward, reference_mm, torch.full((len(ARKIT_NAMES), len(face_index)), 0.1),
                                 config.solver_steps * 2, config.activation_penalty).numpy()
+    neutral_unit = (d.neutral_positions()[face_index] - lower) / (upper - lower)
+    shape_units, gains = full_travel(shape_units, neutral_unit, config.full_travel_max_gain,
+                                     np.array([name in FULL_TRAVEL_SHAPES for name in ARKIT_NAMES]))
     robot_basis = np.zeros_like(reference.basis)
     full = d.neutral_positions()
     for k, shape_unit in enumerate(shape_units):
+        if ARKIT_NAMES[k] in SEAL_SHAPES:   # lips in contact = rest on this face: acts through seal_lips
+            continue
         sim.reset()
         full[face_index] = lower + shape_unit * (upper - lower)
         robot_basis[k] = sim.settle(full, 0.5) - neutral_landmarks
     sim.reset()
-    basis = LandmarkBasis(d, neutral_landmarks, robot_basis)
+    basis = LandmarkBasis(d, neutral_landmarks, robot_basis, seal=True)
     basis_mm = basis.basis.reshape(len(ARKIT_NAMES), -1).T * 1e3                         # [3L, 52]
     unit_map, *_ = np.linalg.lstsq(jacobian, basis_mm, rcond=None)                     # [F, 52]
     unit_offset, *_ = np.linalg.lstsq(jacobian, -linear_fwd[-1], rcond=None)
@@ -225,7 +252,7 @@ def calibrate(sim, config: CalibrateConfig = CalibrateConfig(), progress: bool =
 
     rng = np.random.default_rng(config.seed + 2)
     frames = random_frames(config.inverse_frames, rng)
-    weights = frames[:, : len(ARKIT_NAMES)]
+    weights = seal_lips(frames[:, : len(ARKIT_NAMES)])
     targets_mm = basis.displacements(frames).reshape(len(frames), -1) * 1e3
     target_t = torch.tensor(targets_mm, dtype=torch.float32)
     log.info("solving %d inverse problems by gradient descent through the self-model", len(frames))
@@ -239,6 +266,8 @@ def calibrate(sim, config: CalibrateConfig = CalibrateConfig(), progress: bool =
                "basis.robot": robot_basis, "basis.reference": reference.basis}
     model_config = {
         "format": "talkface-selfmodel-1", "face": d.name, "face_sha256": d.source_sha256,
+        "weights_transform": "seal_lips", "articulation": Articulation().as_dict(),
+        "full_travel_gains": {name: round(float(g), 3) for name, g in zip(ARKIT_NAMES, gains)},
         "joint_names": d.joint_names, "lower": d.lower_limits().tolist(), "upper": d.upper_limits().tolist(),
         "neutral": d.neutral_positions().tolist(), "face_motor_index": face_index.tolist(),
         "neck_from_head_pose": {m: a for m, a in NECK_FROM_HEAD_POSE.items() if m in d.joint_names},
@@ -248,8 +277,9 @@ def calibrate(sim, config: CalibrateConfig = CalibrateConfig(), progress: bool =
         "inverse": {"inputs": "52 ARKit weights", "outputs": "face motors in [0,1]",
                     "form": "residual_on_linear: unit = clip(to_unit(linear map) + mlp(w), 0, 1)"},
         "calibrate_config": asdict(config),
-        "evaluation": ("landmark targets = neutral + sum_k w_k * robot basis_k (each ARKit shape projected onto "
-                       "what this face reaches); *_reference_basis_* uses the unprojected reference displacements"),
+        "evaluation": ("landmark targets = neutral + sum_k w_k * robot basis_k with w = seal_lips(weights) (each "
+                       "ARKit shape projected onto what this face reaches and scaled to its full travel); "
+                       "*_reference_basis_* uses the unprojected reference displacements"),
         "metrics": {"forward_heldout_rmse_mm": forward_rmse, "babble_samples": len(unit),
                     "heldout_samples": len(unit) - split},
     }
