@@ -6,15 +6,21 @@
   only pulls, and only once the reel has taken up the slack. Skin nodes are point masses on three slide
   joints with a spring to rest and a stretch limit, coupled to their neighbours by spring tendons, so a
   tendon pull moves several landmarks, nonlinearly (slack, stretch limits, changing pull directions).
-- Visual: a head, eyes, lids, nose and a jaw; brows and lips are drawn as tendons through their nodes.
+- Visual (no physics; talkface_ros/sim/face_visual.py): the skin as two meshes cut along the mouth (a face
+  shell ending at the upper lip, a jaw shell with the chin that drops with the jaw), a dark cavity with
+  teeth and a tongue behind the lips, eyes, lids, nose and ears. Lips and brows are drawn at render time
+  as splines through their landmarks (talkface_ros/sim/render.py). Landmark sites are in site group 4,
+  hidden unless a renderer enables that group.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from talkface_ros.face.description import FaceDescription
+from talkface_ros.sim.face_visual import CAVITY_RGBA, TEETH_RGBA, TONGUE_RGBA, mesh_xml, mouth_shape, shell_meshes
 
 SKIN_RGBA = "0.93 0.78 0.66 1"
+LANDMARK_GROUP = 4
 TIMESTEP = 0.002
 RIGID_KP = 40.0
 TENDON_MAX_FORCE = 60.0
@@ -22,6 +28,26 @@ TENDON_MAX_FORCE = 60.0
 
 def _f(values) -> str:
     return " ".join(f"{float(v):.6g}" for v in np.atleast_1d(values))
+
+
+def _teeth(name: str, pad: str, g: str, front: list[float], half_height: float, pivot: np.ndarray) -> list[str]:
+    """Six front teeth along an arch whose front is at `front` (head frame), in the body's frame."""
+    radius, out = 0.023, []
+    for k in range(6):
+        angle = (k - 2.5) * 0.185
+        pos = np.array([front[0] - radius + radius * np.cos(angle), radius * np.sin(angle), front[2]]) - pivot
+        out.append(f'{pad}<geom name="{name}_{k}" type="box" pos="{_f(pos)}" euler="0 0 {angle:.4g}" '
+                   f'size="0.0013 0.0021 {half_height:.4g}" rgba="{_f(TEETH_RGBA)}" {g}/>')
+    return out
+
+
+def _look_at(pos, target) -> str:
+    """MJCF camera xyaxes for a camera at `pos` looking at `target`, z up."""
+    forward = np.asarray(target, float) - np.asarray(pos, float)
+    forward /= np.linalg.norm(forward)
+    x = np.cross(forward, [0.0, 0.0, 1.0])
+    x /= np.linalg.norm(x)
+    return _f(np.concatenate([x, np.cross(x, forward)]))
 
 
 def rigid_joint_names(description: FaceDescription) -> dict[str, list[str]]:
@@ -69,22 +95,31 @@ def build_mjcf(description: FaceDescription) -> str:
         if m.kind == "tendon":
             anchors_of[m.tendon.anchor_body].append(m)
     s = d.skin
+    shape = mouth_shape(d)
 
     def visuals(name: str, pad: str) -> list[str]:
         p = pivots[name]
         rel = lambda v: _f(np.array(v) - p)  # noqa: E731 - head frame -> body frame
         g = 'contype="0" conaffinity="0"'
         if name == "head":
-            return [
-                f'{pad}<geom name="cranium" type="ellipsoid" pos="0 0 0.12" size="0.09 0.075 0.12" rgba="{SKIN_RGBA}" {g}/>',
-                f'{pad}<geom name="neck" type="capsule" fromto="-0.01 0 -0.07 -0.01 0 0.03" size="0.038" rgba="{SKIN_RGBA}" {g}/>',
+            z = shape.z_lip
+            out = [
+                f'{pad}<geom name="face_shell" type="mesh" mesh="face_shell" rgba="{SKIN_RGBA}" {g}/>',
+                f'{pad}<geom name="cheek_flap" type="mesh" mesh="cheek_flap" rgba="{SKIN_RGBA}" {g}/>',
+                f'{pad}<geom name="neck" type="capsule" fromto="-0.012 0 -0.08 -0.012 0 0.03" size="0.046" rgba="{SKIN_RGBA}" {g}/>',
                 f'{pad}<geom name="nose" type="ellipsoid" pos="0.094 0 0.112" size="0.016 0.012 0.026" euler="0 -0.3 0" rgba="0.92 0.74 0.62 1" {g}/>',
-                f'{pad}<geom name="mouth" type="ellipsoid" pos="0.068 0 0.058" size="0.016 0.021 0.011" rgba="0.25 0.05 0.06 1" {g}/>',
                 f'{pad}<geom name="ear_left" type="ellipsoid" pos="0.0 0.075 0.13" size="0.012 0.006 0.022" rgba="{SKIN_RGBA}" {g}/>',
                 f'{pad}<geom name="ear_right" type="ellipsoid" pos="0.0 -0.075 0.13" size="0.012 0.006 0.022" rgba="{SKIN_RGBA}" {g}/>',
+                # the mouth's inside, seen only between parted lips: a dark cavity and the upper teeth
+                f'{pad}<geom name="mouth_cavity" type="ellipsoid" pos="{_f([0.04, 0, z - 0.004])}" size="0.031 0.027 0.026" rgba="{_f(CAVITY_RGBA)}" {g}/>',
             ]
+            return out + _teeth("teeth_upper", pad, g, [0.0775, 0.0, z + 0.0016], 0.0034, np.zeros(3))
         if name == "jaw":
-            return [f'{pad}<geom name="jaw_skin" type="ellipsoid" pos="{rel([0.028, 0, 0.042])}" size="0.052 0.058 0.034" rgba="{SKIN_RGBA}" {g}/>']
+            z = shape.z_lip
+            return [f'{pad}<geom name="jaw_shell" type="mesh" mesh="jaw_shell" rgba="{SKIN_RGBA}" {g}/>',
+                    f'{pad}<geom name="mouth_floor" type="ellipsoid" pos="{rel([0.048, 0, z - 0.01])}" size="0.026 0.025 0.01" rgba="{_f(CAVITY_RGBA)}" {g}/>',
+                    f'{pad}<geom name="tongue" type="ellipsoid" pos="{rel([0.055, 0, z - 0.0065])}" size="0.019 0.016 0.0045" rgba="{_f(TONGUE_RGBA)}" {g}/>',
+                    *_teeth("teeth_lower", pad, g, [0.0755, 0.0, z - 0.0022], 0.0031, p)]
         if name.startswith("eye_"):
             return [f'{pad}<geom name="{name}_ball" type="sphere" size="0.013" rgba="0.97 0.97 0.95 1" {g}/>',
                     f'{pad}<geom name="{name}_iris" type="sphere" pos="0.0092 0 0" size="0.0052" rgba="0.2 0.35 0.55 1" {g}/>',
@@ -112,7 +147,7 @@ def build_mjcf(description: FaceDescription) -> str:
                          f'limited="true" damping="0.4" armature="0.002"/>')
         lines.extend(visuals(name, inner))
         for lm in landmarks_of[name]:
-            lines.append(f'{inner}<site name="lm_{lm.name}" pos="{_f(np.array(lm.pos) - pivots[name])}" size="0.0015" rgba="0.1 0.8 0.2 1"/>')
+            lines.append(f'{inner}<site name="lm_{lm.name}" pos="{_f(np.array(lm.pos) - pivots[name])}" size="0.0018" group="{LANDMARK_GROUP}" rgba="0.1 0.8 0.2 1"/>')
         for m in anchors_of[name]:
             lines.append(f'{inner}<site name="anchor_{m.name}" pos="{_f(np.array(m.tendon.anchor) - pivots[name])}" size="0.001" rgba="0.5 0.5 0.5 0"/>')
         for n in nodes_of[name]:
@@ -124,23 +159,30 @@ def build_mjcf(description: FaceDescription) -> str:
                              f'range="{_f([-s.stretch_limit, s.stretch_limit])}" solreflimit="0.01 1"/>')
             lines.append(f'{inner}  <site name="node_{n.name}" size="0.0012" rgba="0.9 0.6 0.5 0"/>')
             for lm_name in node_landmarks.get(n.name, []):
-                lines.append(f'{inner}  <site name="lm_{lm_name}" size="0.0015" rgba="0.1 0.8 0.2 1"/>')
+                lines.append(f'{inner}  <site name="lm_{lm_name}" size="0.0018" group="{LANDMARK_GROUP}" rgba="0.1 0.8 0.2 1"/>')
             lines.append(f"{inner}</body>")
         for child in children.get(name, []):
             emit_body(child, indent + 2)
         lines.append(f"{pad}</body>")
 
     # neck hinges live on the head body: rigid motors whose joints name `head`
+    cam_z = 0.108
+    tq = np.array([0.7 * np.cos(0.62), 0.7 * np.sin(0.62), cam_z + 0.09])
     out = ['<mujoco model="{}">'.format(d.name),
            "  <!-- generated from config/face.yaml by `talkface generate`; do not edit -->",
            '  <compiler angle="radian"/>',
            f'  <option timestep="{TIMESTEP}" gravity="0 0 0" integrator="implicitfast"/>',
            '  <visual><global offwidth="640" offheight="640"/><quality shadowsize="0"/></visual>',
+           "  <asset>",
+           *(f"    {mesh_xml(mesh, verts, faces, pivots['jaw'] if mesh.startswith('jaw') else np.zeros(3))}"
+             for mesh, (verts, faces) in shell_meshes(d).items()),
+           "  </asset>",
            "  <worldbody>",
            '    <light name="key" pos="0.6 0.3 0.5" dir="-0.8 -0.3 -0.4" diffuse="0.8 0.8 0.8"/>',
            '    <light name="fill" pos="0.5 -0.5 0.2" dir="-0.6 0.6 -0.1" diffuse="0.35 0.35 0.35"/>',
-           '    <camera name="front" pos="0.55 0 0.11" xyaxes="0 1 0 0 0 1" fovy="24"/>',
-           '    <camera name="three_quarter" pos="0.42 0.32 0.16" xyaxes="-0.6 0.8 0 -0.1 -0.07 0.99" fovy="28"/>']
+           # both frame the whole head (cranium to chin, ears) with a small margin
+           f'    <camera name="front" pos="0.72 0 {cam_z:.4g}" xyaxes="{_look_at([0.72, 0, cam_z], [0, 0, cam_z])}" fovy="24"/>',
+           f'    <camera name="three_quarter" pos="{_f(tq)}" xyaxes="{_look_at(tq, [0.025, 0.0, cam_z])}" fovy="27"/>']
     emit_body("head", 4)
     out.extend(lines)
     out.append("  </worldbody>")
@@ -159,16 +201,6 @@ def build_mjcf(description: FaceDescription) -> str:
         if m.kind == "tendon":
             out.append(f'    <spatial name="{m.name}" width="0.0006" rgba="0.4 0.4 0.45 0">'
                        f'<site site="anchor_{m.name}"/><site site="{site_of[m.tendon.node]}"/></spatial>')
-    drawn = {"brow_left": ["brow_outer_left", "brow_mid_left", "brow_inner_left"],
-             "brow_right": ["brow_outer_right", "brow_mid_right", "brow_inner_right"],
-             "lip_upper": ["lip_corner_left", "upper_lip_left", "upper_lip_center", "upper_lip_right", "lip_corner_right"],
-             "lip_lower": ["lip_corner_left", "lower_lip_left", "lower_lip_center", "lower_lip_right", "lip_corner_right"]}
-    colours = {"brow": "0.3 0.18 0.1 1", "lip": "0.72 0.25 0.28 1"}
-    for name, points in drawn.items():
-        if all(p in site_of for p in points):
-            width = "0.0032" if name.startswith("brow") else "0.0036"
-            sites = "".join(f'<site site="{site_of[p]}"/>' for p in points)
-            out.append(f'    <spatial name="draw_{name}" width="{width}" rgba="{colours[name.split("_")[0]]}">{sites}</spatial>')
     out.append("  </tendon>")
 
     out.append("  <actuator>")
