@@ -1,5 +1,5 @@
 """How the simulated face looks: sealed lips at rest, a dark mouth only between parted lips, smooth lips,
-cameras that frame the whole head and landmarks hidden unless asked for."""
+cameras that frame the whole head, landmarks hidden unless asked for, and `talkface render --frames-png`."""
 from __future__ import annotations
 
 import numpy as np
@@ -130,3 +130,34 @@ def test_landmark_sites_hidden_unless_asked_for(sim):
     assert green(_render(sim)) == 0
     assert green(_render(sim, landmarks=True)) > 20
 
+
+def test_render_frames_png_writes_valid_differing_frames(tmp_path, sim):
+    from PIL import Image
+
+    from talkface_ros.demo.render import MODEL_FPS, render_frames
+    from talkface_ros.face.arkit import FRAME_SIZE
+
+    size, fps = 120, 10
+    d = sim.description
+    motors = np.tile(d.neutral_positions(), (MODEL_FPS, 1))
+    motors[MODEL_FPS // 2:, d.joint_names.index("jaw_open")] = d.motor("jaw_open").upper
+    frames = np.zeros((MODEL_FPS, FRAME_SIZE))
+    try:
+        panels = list(render_frames(frames, motors, size, fps, frames_png=tmp_path, png_every=1))
+    except Exception as error:  # no offscreen GL on this machine
+        pytest.skip(f"offscreen rendering unavailable: {error}")
+    assert len(panels) == fps and panels[0].shape == (size, 2 * size, 3)
+    files = sorted(tmp_path.glob("frame_*.png"))
+    assert [f.name for f in files] == [f"frame_{i:05d}.png" for i in range(fps)]
+    images = []
+    for f in files:
+        with Image.open(f) as image:
+            image.verify()
+        with Image.open(f) as image:
+            assert image.format == "PNG" and image.size == (2 * size, size)
+            images.append(np.asarray(image.convert("RGB")).astype(int))
+    np.testing.assert_array_equal(images[-1], panels[-1])
+    closed, opened = images[fps // 2 - 1][:, size:], images[-1][:, size:]   # the robot halves
+    mouth = (slice(int(0.55 * size), int(0.85 * size)), slice(int(0.35 * size), int(0.65 * size)))
+    assert np.abs(closed - opened).mean() > 1.0
+    assert _dark(opened[mouth]).sum() > _dark(closed[mouth]).sum() + 20

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -23,45 +24,69 @@ def _label(image, text: str):
     return image
 
 
-def render_video(wav: str | Path, output: str | Path, emotion: str = "neutral", model: str | None = None,
-                 calibration: str | None = None, size: int = 360, fps: int = 25, seed: int = 0) -> Path:
-    """Writes the MP4 and returns its path. Raises AudioFileError / ModelFileError / VideoWriterError."""
+def render_frames(frames: np.ndarray, motors: np.ndarray, size: int = 360, fps: int = 25,
+                  frames_png: str | Path | None = None, png_every: int | None = None, landmarks: bool = False) -> Iterator[np.ndarray]:
+    """Yields the video's frames, RGB [size, 2 * size, 3]: the blendshape face (ARKit `frames` [T, 52] at
+    MODEL_FPS) beside the simulated robot face stepped in real time with `motors` [T, M] (controller order).
+    With `frames_png`, every `png_every`-th video frame (default: one every 0.5 s) is also written there as
+    frame_NNNNN.png (NNNNN = the video frame's index)."""
     from PIL import Image
 
-    from talkface_ros.demo.video import VideoWriter
     from talkface_ros.face.cartoon import draw_face
-    from talkface_ros.model.animate import animate_file
-    from talkface_ros.selfmodel.model import SelfModel
-    from talkface_ros.sim.render import ensure_gl_backend
+    from talkface_ros.sim.render import ensure_gl_backend, render_face
 
     if MODEL_FPS % fps:
         raise ValueError(f"fps must divide {MODEL_FPS}, got {fps}")
-    frames = animate_file(str(wav), model=model, emotion=emotion, seed=seed)
+    if len(frames) != len(motors):
+        raise ValueError(f"{len(frames)} blendshape frames but {len(motors)} motor frames")
     ensure_gl_backend()
     import mujoco
 
     from talkface_ros.sim.face_sim import FaceSim
 
     sim = FaceSim()
-    selfmodel = SelfModel.load(calibration)
-    selfmodel.check_matches(sim.description.joint_names)
-    motors = selfmodel.retarget(frames)
     every = MODEL_FPS // fps
-    output = Path(output)
-    log.info("rendering %d frames of %s to %s", len(frames) // every, wav, output)
-    with mujoco.Renderer(sim.model, height=size, width=size) as renderer, \
-            VideoWriter(output, 2 * size, size, fps, audio_wav=wav) as video:
+    png_every = max(1, png_every or fps // 2)
+    folder = Path(frames_png) if frames_png else None
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+    index = 0
+    with mujoco.Renderer(sim.model, height=size, width=size) as renderer:
         for t in range(len(frames)):
             sim.set_command(motors[t])
             sim.step(1.0 / MODEL_FPS)
             if t % every != every - 1:
                 continue
-            renderer.update_scene(sim.data, camera="front")
-            robot = Image.fromarray(np.asarray(renderer.render()))
+            robot = Image.fromarray(render_face(renderer, sim, "front", landmarks))
             panel = Image.new("RGB", (2 * size, size))
             panel.paste(_label(draw_face(frames[t], size), "blendshapes (model)"), (0, 0))
             panel.paste(_label(robot, "robot face (sim, self-model)"), (size, 0))
-            video.write(np.asarray(panel))
+            if folder is not None and index % png_every == 0:
+                panel.save(folder / f"frame_{index:05d}.png")
+            index += 1
+            yield np.asarray(panel)
+
+
+def render_video(wav: str | Path, output: str | Path, emotion: str = "neutral", model: str | None = None,
+                 calibration: str | None = None, size: int = 360, fps: int = 25, seed: int = 0,
+                 frames_png: str | Path | None = None, landmarks: bool = False) -> Path:
+    """Writes the MP4 and returns its path. Raises AudioFileError / ModelFileError / VideoWriterError."""
+    from talkface_ros.demo.video import VideoWriter
+    from talkface_ros.face.description import load_face_description
+    from talkface_ros.model.animate import animate_file
+    from talkface_ros.selfmodel.model import SelfModel
+
+    if MODEL_FPS % fps:
+        raise ValueError(f"fps must divide {MODEL_FPS}, got {fps}")
+    frames = animate_file(str(wav), model=model, emotion=emotion, seed=seed)
+    selfmodel = SelfModel.load(calibration)
+    selfmodel.check_matches(load_face_description().joint_names)
+    motors = selfmodel.retarget(frames)
+    output = Path(output)
+    log.info("rendering %d frames of %s to %s", len(frames) // (MODEL_FPS // fps), wav, output)
+    with VideoWriter(output, 2 * size, size, fps, audio_wav=wav) as video:
+        for panel in render_frames(frames, motors, size, fps, frames_png, landmarks=landmarks):
+            video.write(panel)
     return output
 
 
@@ -74,7 +99,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=int, default=360, help="height of the video (width is twice this)")
     parser.add_argument("--fps", type=int, default=25, choices=(10, 25, 50))
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--frames-png", default="", help="also save a few frames as PNG in this folder")
+    parser.add_argument("--frames-png", default="",
+                        help="also save one video frame (both faces, as composed) every 0.5 s as PNG in this folder")
+    parser.add_argument("--landmarks", action="store_true", help="draw the robot face's landmark sites")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -82,9 +109,12 @@ def run(args: argparse.Namespace) -> int:
     from talkface_ros.demo.video import VideoWriterError
 
     try:
-        path = render_video(args.wav, args.output, args.emotion, args.model, args.calibration, args.size, args.fps, args.seed)
+        path = render_video(args.wav, args.output, args.emotion, args.model, args.calibration, args.size, args.fps,
+                            args.seed, frames_png=args.frames_png or None, landmarks=args.landmarks)
     except (AudioFileError, VideoWriterError, ValueError, FileNotFoundError) as error:
         print(f"error: {error}")
         return 1
     print(f"wrote {path}")
+    if args.frames_png:
+        print(f"wrote PNG frames to {args.frames_png}")
     return 0

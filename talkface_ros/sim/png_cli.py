@@ -42,6 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--calibration", default=None, help="self-model folder (default: the shipped one)")
     parser.add_argument("--size", type=int, default=480)
     parser.add_argument("--camera", default="front", choices=("front", "three_quarter"))
+    parser.add_argument("--landmarks", action="store_true", help="draw the landmark sites (green dots)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     for name, weights in EXPRESSIONS.items():
         sim.reset()
         sim.settle(model.retarget(expression_frame(weights)), 0.5)
-        path = render_png(sim, Path(args.output) / f"face_{name}.png", camera=args.camera, size=args.size)
+        path = render_png(sim, Path(args.output) / f"face_{name}.png", camera=args.camera, size=args.size,
+                          landmarks=args.landmarks)
         print(path)
     return 0
