@@ -34,6 +34,14 @@ def ensure_gl_backend() -> str:
     return os.environ["MUJOCO_GL"]
 
 
+def _densify(values: np.ndarray) -> np.ndarray:
+    """Insert the midpoint between consecutive entries: [N, ...] -> [2N - 1, ...]."""
+    values = np.asarray(values, dtype=float)
+    out = np.empty((2 * len(values) - 1, *values.shape[1:]))
+    out[0::2], out[1::2] = values, 0.5 * (values[1:] + values[:-1])
+    return out
+
+
 def _lip_profile(n: int) -> tuple[np.ndarray, np.ndarray]:
     """Per spline sample: the tube radius and how far (in radii) it sits off the inner margin."""
     t = np.linspace(0.0, 1.0, n)
@@ -104,10 +112,11 @@ class FaceOverlay:
             lower, lower_r = curves["lip_lower"]
             attach_up = self._world(data, self.head, self.upper_attach)
             attach_low = self._world(data, self.jaw, self.lower_attach)
+            # fans twice as dense as the lips, so that the skin they draw looks smooth rather than ribbed
             out["fan_upper"] = [Capsule(p, q, max(0.75 * r, 0.0018), SKIN_RGBA)
-                                for p, q, r in zip(upper, attach_up, upper_r)]
+                                for p, q, r in zip(*map(_densify, (upper, attach_up, upper_r)))]
             out["fan_lower"] = [Capsule(p, q, max(0.75 * r, 0.0018), SKIN_RGBA)
-                                for p, q, r in zip(lower, attach_low, lower_r)]
+                                for p, q, r in zip(*map(_densify, (lower, attach_low, lower_r)))]
             out["lip_upper"] = chain(upper, upper_r, LIP_RGBA)
             out["lip_lower"] = chain(lower, lower_r, LIP_RGBA)
         for name, sites in self.brows.items():
