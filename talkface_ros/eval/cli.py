@@ -23,7 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--robot-emotions", type=int, default=0, metavar="N",
                         help="--system robot: also animate N utterances with each of the 7 emotions and classify them from the robot's landmarks")
     parser.add_argument("--robot-advance", type=int, default=0, metavar="FRAMES",
-                        help="--system robot: send each frame this many 20 ms frames early (delay compensation)")
+                        help="--system robot: send each frame this many 20 ms frames early (what lookahead audio allows)")
+    parser.add_argument("--robot-lead", type=float, default=None, metavar="FRAMES",
+                        help="--system robot: the retargeter's phase lead in frames (default: face_retarget's default)")
 
 
 def load_set(name: str, corpus_dir: str, max_utterances: int):
@@ -110,4 +112,5 @@ def _robot_config(args: argparse.Namespace):
 
     if args.robot_advance < 0:
         raise SystemExit("--robot-advance must be >= 0")
-    return RobotRunConfig(advance_frames=args.robot_advance)
+    lead = {} if args.robot_lead is None else {"lead_frames": args.robot_lead}
+    return RobotRunConfig(advance_frames=args.robot_advance, **lead)

@@ -67,9 +67,15 @@ def evaluate(system_name: str, system, items: list[EvalItem], set_name: str) -> 
         labels.append(item.emotion)
     pooled = np.concatenate(preds)
     aucs = metrics.lip_sync_aucs(pooled, np.concatenate(classes))
+    # per utterance, so that no run spans two utterances
+    core = [metrics.core_mask(c) for c in classes]
+    core_aucs = metrics.lip_sync_aucs(np.concatenate([p[: len(m)][m] for p, m in zip(preds, core)]),
+                                      np.concatenate([c[m] for c, m in zip(classes, core)]))
     row = {
         "open_vs_bilabial_auc": round(aucs["open_vs_bilabial_auc"], 3),
         "rounded_vs_spread_auc": round(aucs["rounded_vs_spread_auc"], 3),
+        "open_vs_bilabial_auc_core60": round(core_aucs["open_vs_bilabial_auc"], 3),
+        "rounded_vs_spread_auc_core60": round(core_aucs["rounded_vs_spread_auc"], 3),
         "mouth_mae": round(float(np.mean([metrics.mouth_mae(p, r) for p, r in refs])), 4) if refs else None,
         "jaw_corr": round(float(np.nanmean([metrics.jaw_correlation(p, r) for p, r in refs])), 3) if refs else None,
         "lag_ms": round(float(np.median(lags)) * 20, 1) if lags else None,
@@ -89,7 +95,8 @@ def _cell(value) -> str:
 
 
 def format_table(results: list[EvalResult]) -> str:
-    cols = ["system", "set", "utts", "seconds", "open_vs_bilabial_auc", "rounded_vs_spread_auc", "mouth_mae", "jaw_corr", "lag_ms", "jitter", "emotion_acc"]
+    cols = ["system", "set", "utts", "seconds", "open_vs_bilabial_auc", "rounded_vs_spread_auc",
+            "open_vs_bilabial_auc_core60", "rounded_vs_spread_auc_core60", "mouth_mae", "jaw_corr", "lag_ms", "jitter", "emotion_acc"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in results:
         values = [r.system, r.set_name, r.utterances, r.seconds, *[r.row.get(c) for c in cols[4:]]]

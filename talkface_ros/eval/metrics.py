@@ -1,5 +1,6 @@
 """Lip-sync metrics (contract C). All take 50 Hz frames [T, 55] in FRAME_NAMES order.
 
+- core_mask: the middle 60 % of each run of equal labels (real speech is scored there and in full).
 - lip_sync_aucs: scale-free ROC-AUCs. jawOpen on open-vowel frames vs bilabial frames (a system that opens
   for vowels and closes for p/b/m scores 1; constant output scores 0.5), and mouthFunnel+mouthPucker on
   rounded vs spread vowel frames.
@@ -59,8 +60,30 @@ def _check(frames: np.ndarray, phone_class: np.ndarray) -> tuple[np.ndarray, np.
     return frames[:n], phone_class[:n].astype(np.uint8)
 
 
-def lip_sync_aucs(pred_frames: np.ndarray, phone_class: np.ndarray) -> dict:
+def core_mask(phone_class: np.ndarray, keep: float = 0.6) -> np.ndarray:
+    """True on the middle `keep` share of every run of equal labels (at least its centre frame)."""
+    phone_class = np.asarray(phone_class)
+    mask = np.zeros(len(phone_class), dtype=bool)
+    start = 0
+    for end in range(1, len(phone_class) + 1):
+        if end == len(phone_class) or phone_class[end] != phone_class[start]:
+            length = end - start
+            trim = int(np.floor(length * (1.0 - keep) / 2.0 + 1e-9))
+            lo, hi = start + trim, end - trim
+            if hi <= lo:
+                lo, hi = start + (length - 1) // 2, start + (length - 1) // 2 + 1
+            mask[lo:hi] = True
+            start = end
+    return mask
+
+
+def lip_sync_aucs(pred_frames: np.ndarray, phone_class: np.ndarray, core_only: bool = False) -> dict:
+    """core_only: score only the middle 60 % of each labelled run (`core_mask`), away from boundaries
+    that aligners place to +-20 ms."""
     frames, pc = _check(pred_frames, phone_class)
+    if core_only:
+        keep = core_mask(pc)
+        frames, pc = frames[keep], pc[keep]
     jaw = frames[:, INDEX["jawOpen"]]
     rounding = frames[:, INDEX["mouthFunnel"]] + frames[:, INDEX["mouthPucker"]]
     open_vowel, bilabial = (pc & OPEN_VOWEL) != 0, (pc & BILABIAL) != 0

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from talkface_ros.eval import metrics
+from talkface_ros.eval.metrics import core_mask
 from talkface_ros.face.visemes import BILABIAL, OPEN_VOWEL, ROUNDED_VOWEL, SPREAD_VOWEL
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,8 @@ EMOTION_REGIONS = ("brow", "eyelid", "cheek", "nose", "lip_corner")
 @dataclass(frozen=True)
 class RobotRunConfig:
     control_rate: float = 100.0        # retarget + safety ticks per second, as face_retarget's default
-    advance_frames: int = 0            # delay compensation: frame t is sent this many frames early
+    advance_frames: int = 0            # frame t is sent this many frames early (what lookahead audio would allow)
+    lead_frames: float = 1.0           # the retargeter's phase lead (RetargetConfig.lead_frames, face_retarget's)
 
 
 class RobotFace:
@@ -50,7 +52,8 @@ class RobotFace:
         self.model.check_matches(self.sim.description.joint_names)
         self.config = config
         self._make_retargeter = lambda: Retargeter(self.model, SafetyLimits.from_description(self.sim.description),
-                                                   RetargetConfig(frame_period_s=1.0 / FRAME_RATE))
+                                                   RetargetConfig(frame_period_s=1.0 / FRAME_RATE,
+                                                                  lead_frames=config.lead_frames))
         names = self.sim.description.landmark_names
         self.index = {n: i for i, n in enumerate(names)}
         self.regions = [lm.region for lm in self.sim.description.landmarks]
@@ -97,23 +100,6 @@ class RobotFace:
         """Mean displacement from neutral of the emotion-carrying landmarks over an utterance [3 * L_e]."""
         keep = [i for i, region in enumerate(self.regions) if region in EMOTION_REGIONS]
         return ((landmarks[:, keep] - self.neutral[keep]) * 1e3).mean(axis=0).ravel()
-
-
-def core_mask(phone_class: np.ndarray, keep: float = 0.6) -> np.ndarray:
-    """True on the middle `keep` share of every run of equal labels (at least its centre frame)."""
-    phone_class = np.asarray(phone_class)
-    mask = np.zeros(len(phone_class), dtype=bool)
-    start = 0
-    for end in range(1, len(phone_class) + 1):
-        if end == len(phone_class) or phone_class[end] != phone_class[start]:
-            length = end - start
-            trim = int(np.floor(length * (1.0 - keep) / 2.0 + 1e-9))
-            lo, hi = start + trim, end - trim
-            if hi <= lo:
-                lo, hi = start + (length - 1) // 2, start + (length - 1) // 2 + 1
-            mask[lo:hi] = True
-            start = end
-    return mask
 
 
 def best_lag_ms(achieved: np.ndarray, target: np.ndarray, max_lag: int = 10) -> float:
@@ -167,12 +153,15 @@ def score(tracks: list[RobotTrack], core_only: bool) -> dict:
                                for t in tracks])
 
     aperture, width, protrusion = pooled("aperture"), pooled("width"), pooled("protrusion")
+    target = pooled("target_aperture")
     pc = pooled("phone_class")
     open_vowel, bilabial = (pc & OPEN_VOWEL) != 0, (pc & BILABIAL) != 0
     rounded, spread = (pc & ROUNDED_VOWEL) != 0, (pc & SPREAD_VOWEL) != 0
     gap = np.maximum(aperture[bilabial], 0.0)
     return {
         "open_vs_bilabial_auc": round(metrics.roc_auc(aperture[open_vowel], aperture[bilabial]), 3),
+        # the same on the aperture the targets ask for: what the mapping keeps, before servos and skin
+        "target_open_vs_bilabial_auc": round(metrics.roc_auc(target[open_vowel], target[bilabial]), 3),
         "rounded_vs_spread_auc_width": round(metrics.roc_auc(-width[rounded], -width[spread]), 3),
         "rounded_vs_spread_auc_protrusion": round(metrics.roc_auc(protrusion[rounded], protrusion[spread]), 3),
         "bilabial_gap_le_1mm_share": round(float(np.mean(gap <= 1.0)), 3) if gap.size else None,
@@ -236,7 +225,8 @@ def evaluate_robot(system, items: list, set_name: str, robot: RobotFace, emotion
     return rows
 
 
-ROBOT_COLUMNS = ("set", "scoring", "utts", "seconds", "open_vs_bilabial_auc", "rounded_vs_spread_auc_width",
+ROBOT_COLUMNS = ("set", "scoring", "utts", "seconds", "open_vs_bilabial_auc", "target_open_vs_bilabial_auc",
+                 "rounded_vs_spread_auc_width",
                  "rounded_vs_spread_auc_protrusion", "bilabial_gap_le_1mm_share", "bilabial_gap_median_mm",
                  "open_vowel_aperture_median_mm", "delay_ms", "emotion_acc")
 

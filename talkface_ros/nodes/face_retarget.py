@@ -24,6 +24,9 @@ PARAMETERS = (
               min=1.0, max=1000.0, read_only=True),
     ParamSpec("interpolate", False, "ramp between frames over frame_period_s (smoother, ~10 ms later) instead of "
               "applying each frame at once", read_only=True),
+    ParamSpec("lead_frames", 1.0, "delay compensation: extrapolate each frame's motor targets this many frames "
+              "ahead along their last change (0 = off; servo and skin lag ~13 ms in the sim)", min=0.0, max=3.0,
+              read_only=True),
     ParamSpec("frame_period_s", 0.02, "expected blendshape frame period", min=0.001, max=1.0, read_only=True),
     ParamSpec("stale_s", 0.3, "no frame for this long: return smoothly to neutral", min=0.02, max=10.0,
               read_only=True),
@@ -47,7 +50,8 @@ class FaceRetargetNode(Node):
             raise StartupError(str(error)) from None
         self.joint_names = description.joint_names
         self.retargeter = Retargeter(model, SafetyLimits.from_description(description),
-                                     RetargetConfig(p["frame_period_s"], p["stale_s"], p["interpolate"]))
+                                     RetargetConfig(p["frame_period_s"], p["stale_s"], p["interpolate"],
+                                                    p["lead_frames"]))
         self.tick_period = 1.0 / p["control_rate"]
         self.last_sent = 0.0
         self.commands_pub = self.create_publisher(Float64MultiArray, "face_controller/commands", 10)
