@@ -5,7 +5,7 @@ import pytest
 
 from talkface_ros.eval.robot import RobotFace, RobotTrack, best_lag_ms, core_mask, score
 from talkface_ros.face.arkit import FRAME_SIZE, INDEX
-from talkface_ros.face.landmark_basis import Articulation, seal_lips
+from talkface_ros.face.landmark_basis import Articulation, articulate
 from talkface_ros.face.visemes import BILABIAL, OPEN_VOWEL, ROUNDED_VOWEL, SPREAD_VOWEL, VISEME_INDEX, VISEME_POSES
 
 
@@ -27,29 +27,31 @@ def viseme_frame(viseme: str) -> np.ndarray:
     return out
 
 
-def test_seal_lips_closes_the_jaw_on_lip_closure_and_keeps_open_vowels():
+def test_articulate_closes_the_jaw_on_lip_closure_and_keeps_open_vowels():
     jaw = INDEX["jawOpen"]
-    pp = seal_lips(viseme_frame("PP")[:52])
-    aa = seal_lips(viseme_frame("aa")[:52])
+    pp = articulate(viseme_frame("PP")[:52])
+    aa = articulate(viseme_frame("aa")[:52])
     assert pp[jaw] == 0.0 and pp[INDEX["mouthLowerDownLeft"]] == 0.0
     assert aa[jaw] == pytest.approx(1.0)         # the viseme table's "aa" is the full travel
     # a captured /m/: jaw ajar but mouthClose as large -> sealed
-    assert seal_lips(frame(jawOpen=0.3, mouthClose=0.3)[:52])[jaw] == 0.0
+    assert articulate(frame(jawOpen=0.3, mouthClose=0.3)[:52])[jaw] == 0.0
     # the jaw curve is monotone, 0 up to jaw_closed_below, 1 from jaw_full_at
     a = Articulation()
-    values = [seal_lips(frame(jawOpen=j)[:52])[jaw] for j in np.linspace(0, 1, 21)]
+    values = [articulate(frame(jawOpen=j)[:52])[jaw] for j in np.linspace(0, 1, 21)]
     assert np.all(np.diff(values) >= 0)
-    assert seal_lips(frame(jawOpen=a.jaw_closed_below)[:52])[jaw] == 0.0
-    assert seal_lips(frame(jawOpen=1.0)[:52])[jaw] == 1.0
-    # other shapes pass unchanged
-    smile = frame(mouthSmileLeft=0.7, browInnerUp=0.4)[:52]
-    assert np.array_equal(seal_lips(smile), smile)
+    assert articulate(frame(jawOpen=a.jaw_closed_below)[:52])[jaw] == 0.0
+    assert articulate(frame(jawOpen=1.0)[:52])[jaw] == 1.0
+    # expressions are exaggerated by expression_gain (clipped at 1), other shapes pass unchanged
+    shown = articulate(frame(mouthSmileLeft=0.7, browInnerUp=0.4, eyeLookInLeft=0.3)[:52])
+    assert shown[INDEX["mouthSmileLeft"]] == 1.0
+    assert shown[INDEX["browInnerUp"]] == pytest.approx(0.4 * a.expression_gain)
+    assert shown[INDEX["eyeLookInLeft"]] == 0.3
 
 
 def test_lips_meet_at_rest_and_on_bilabials(robot):
     rest = robot.settle(np.zeros(FRAME_SIZE))
-    assert 0.0 <= robot.aperture_mm(rest) <= 1.0
-    for weights in ({"jawOpen": 0.15, "mouthPressLeft": 0.3, "mouthPressRight": 0.3}, {"jawOpen": 0.08}):
+    assert -0.5 <= robot.aperture_mm(rest) <= 1.0
+    for weights in ({"jawOpen": 0.3, "mouthClose": 0.3}, {"jawOpen": 0.2, "mouthRollLower": 0.15}, {"jawOpen": 0.1}):
         landmarks = robot.settle(frame(**weights))
         assert robot.aperture_mm(landmarks) <= 1.0, weights
     assert robot.aperture_mm(robot.settle(viseme_frame("PP"))) <= 1.0

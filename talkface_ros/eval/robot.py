@@ -138,7 +138,7 @@ def track(robot: RobotFace, frames: np.ndarray, phone_class: np.ndarray) -> Robo
 
     landmarks = robot.run(frames)
     basis = LandmarkBasis(robot.sim.description, robot.model.neutral_landmarks,
-                          robot.model.tensors["basis.robot"], seal=robot.model.seal,
+                          robot.model.tensors["basis.robot"], articulated=robot.model.articulated,
                           articulation=robot.model.articulation)
     n = min(len(frames), len(phone_class))
     return RobotTrack(robot.aperture_mm(landmarks)[:n], robot.width_mm(landmarks)[:n],

@@ -7,8 +7,8 @@ Shapes the robot has no actuator for (jawForward, cheekPuff, tongueOut, lip roll
 then does the best it can, and the evaluation counts what it misses.
 
 On the robot, lips touch at rest and the lower lip rides on the jaw, so "lips closed" (mouthClose,
-mouthPress, the lip rolls of p/b/m) cannot be a displacement: `seal_lips` turns it into what the robot
-must do, a jaw (and lip raisers/depressors) that close in proportion (see `seal_lips`).
+mouthPress, the lip rolls of p/b/m) cannot be a displacement: `articulate` turns it into what the robot
+must do, a jaw (and lip raisers/depressors) that close in proportion (see `articulate`).
 """
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ _CENTRAL_SHAPES: dict[str, dict[str, tuple[float, float, float]]] = {
 
 
 # shapes this face has no actuator for (no jaw protrusion, no cheek inflation, no lip rolling or shrugging,
-# no tongue) or that are not displacements on it (mouthClose/mouthPress: lips in contact, see seal_lips):
+# no tongue) or that are not displacements on it (mouthClose/mouthPress: lips in contact, see articulate):
 # the evaluation also reports frames made only of the other shapes
 UNEXPRESSIBLE = ("jawForward", "cheekPuff", "tongueOut", "mouthRollLower", "mouthRollUpper", "mouthShrugLower",
                  "mouthShrugUpper", "mouthPressLeft", "mouthPressRight", "mouthClose")
@@ -84,11 +84,18 @@ FULL_TRAVEL_SHAPES = ("jawOpen", "mouthPucker", "mouthFunnel", "mouthSmileLeft",
                       "browOuterUpLeft", "browOuterUpRight", "noseSneerLeft", "noseSneerRight",
                       "cheekSquintLeft", "cheekSquintRight", "eyeBlinkLeft", "eyeBlinkRight")
 
+# what shows emotion: Articulation.expression_gain scales these (not the speech shapes)
+EXPRESSION_SHAPES = ("mouthSmileLeft", "mouthSmileRight", "mouthFrownLeft", "mouthFrownRight", "browDownLeft",
+                     "browDownRight", "browInnerUp", "browOuterUpLeft", "browOuterUpRight", "noseSneerLeft",
+                     "noseSneerRight", "cheekSquintLeft", "cheekSquintRight", "eyeWideLeft", "eyeWideRight",
+                     "eyeSquintLeft", "eyeSquintRight")
+_EXPRESSION_INDEX = np.array([ARKIT_NAMES.index(n) for n in EXPRESSION_SHAPES])
+
 # lip closure = sum of these weights times the shapes, + Articulation.press_weight times the presses
 SEAL_WEIGHTS = {"mouthClose": 1.0, "mouthRollLower": 1.0, "mouthRollUpper": 1.0}
 _PRESS_INDEX = np.array([ARKIT_NAMES.index("mouthPressLeft"), ARKIT_NAMES.index("mouthPressRight")])
 LIP_OPENING_SHAPES = ("jawOpen", "mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft", "mouthUpperUpRight")
-# shapes whose robot displacement is zero: on this face they act only through seal_lips
+# shapes whose robot displacement is zero: on this face they act only through articulate
 SEAL_SHAPES = (*SEAL_WEIGHTS, "mouthPressLeft", "mouthPressRight")
 _SEAL_INDEX = np.array([ARKIT_NAMES.index(n) for n in SEAL_WEIGHTS])
 _SEAL_COEFF = np.array(list(SEAL_WEIGHTS.values()))
@@ -98,7 +105,7 @@ _JAW = ARKIT_NAMES.index("jawOpen")
 
 @dataclass(frozen=True)
 class Articulation:
-    """How the robot articulates speech (see `seal_lips`); the defaults are what the shipped calibration
+    """How the robot articulates speech (see `articulate`); the defaults are what the shipped calibration
     was evaluated with. A streaming speech model's jaw on real speech spans ~0.1 (p/b/m) to ~0.3 (open
     vowels), a third of the viseme table's range, so the robot's jaw curve starts late and ends early."""
     jaw_closed_below: float = 0.14  # jawOpen up to this keeps the lips in contact (lips meet with the jaw ajar)
@@ -107,22 +114,28 @@ class Articulation:
     seal_full: float = 0.12         # lip closure that seals the lips
     # mouthPress in the closure: 0 by default, as an emotion's steady press (angry) must not shut the mouth
     press_weight: float = 0.0
+    # expressions (EXPRESSION_SHAPES) are exaggerated this much: the model's emotions peak at 0.6-0.75,
+    # and an animatronic face must show them at a glance (clipped at 1 = the full travel)
+    expression_gain: float = 1.6
 
     def as_dict(self) -> dict[str, float]:
         return {"jaw_closed_below": self.jaw_closed_below, "jaw_full_at": self.jaw_full_at,
-                "seal_from": self.seal_from, "seal_full": self.seal_full, "press_weight": self.press_weight}
+                "seal_from": self.seal_from, "seal_full": self.seal_full, "press_weight": self.press_weight,
+                "expression_gain": self.expression_gain}
 
 
-def seal_lips(weights: np.ndarray, articulation: Articulation = Articulation()) -> np.ndarray:
+def articulate(weights: np.ndarray, articulation: Articulation = Articulation()) -> np.ndarray:
     """ARKit weights [..., 52] -> the weights the robot is asked to show, with lip contact made physical.
 
     ARKit's mouthClose/mouthPress mean "lips in contact" whatever jawOpen says (a captured /m/ often has
     jawOpen 0.1-0.3 with mouthClose as large), and human lips meet while the jaw is a few mm open. This
     robot's lips touch at rest and the lower lip rides on the jaw, so contact means closing the jaw:
     jawOpen goes through the articulation curve (0 up to `jaw_closed_below`, 1 from `jaw_full_at`), then
-    every lip-parting shape is scaled by 1 - clip((closure - seal_from) / (seal_full - seal_from), 0, 1)."""
+    every lip-parting shape is scaled by 1 - clip((closure - seal_from) / (seal_full - seal_from), 0, 1).
+    Expressions are scaled by `expression_gain` (clipped at 1)."""
     a = articulation
     weights = np.array(weights, dtype=np.float64, copy=True)
+    weights[..., _EXPRESSION_INDEX] = np.clip(weights[..., _EXPRESSION_INDEX] * a.expression_gain, 0.0, 1.0)
     weights[..., _JAW] = np.clip((weights[..., _JAW] - a.jaw_closed_below) / (a.jaw_full_at - a.jaw_closed_below), 0.0, 1.0)
     closure = (np.clip(weights[..., _SEAL_INDEX], 0.0, 1.0) @ _SEAL_COEFF
                + a.press_weight * np.clip(weights[..., _PRESS_INDEX], 0.0, 1.0).sum(-1))
@@ -161,12 +174,12 @@ class LandmarkBasis:
     """targets(frame[55]) -> landmark targets [L, 3] (metres, head frame) for this robot face."""
 
     def __init__(self, description: FaceDescription, neutral_landmarks: np.ndarray,
-                 robot_basis: np.ndarray | None = None, seal: bool = False,
+                 robot_basis: np.ndarray | None = None, articulated: bool = False,
                  articulation: Articulation = Articulation()) -> None:
         """`robot_basis` [52, L, 3] (metres) replaces the scaled reference one, e.g. the robot basis that
-        calibration fits (each shape projected onto what this robot can reach). `seal`: weights go through
-        `seal_lips` first (the robot's targets)."""
-        self.seal = seal
+        calibration fits (each shape projected onto what this robot can reach). `articulated`: weights go
+        through `articulate` first (the robot's targets)."""
+        self.articulated = articulated
         self.articulation = articulation
         names = description.landmark_names
         index = {n: i for i, n in enumerate(names)}
@@ -191,8 +204,8 @@ class LandmarkBasis:
         if frames.shape[-1] not in (FRAME_SIZE, len(ARKIT_NAMES)):
             raise ValueError(f"expected frames of {FRAME_SIZE} (or 52) values, got {frames.shape[-1]}")
         weights = np.clip(np.nan_to_num(frames[..., : len(ARKIT_NAMES)]), 0.0, 1.0)
-        if self.seal:
-            weights = seal_lips(weights, self.articulation)
+        if self.articulated:
+            weights = articulate(weights, self.articulation)
         return np.einsum("...k,klc->...lc", weights, self.basis)
 
     def targets(self, frames: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ import numpy as np
 from safetensors.numpy import load_file, save_file
 
 from talkface_ros.face.arkit import ARKIT_NAMES, FRAME_SIZE, INDEX
-from talkface_ros.face.landmark_basis import Articulation, seal_lips
+from talkface_ros.face.landmark_basis import Articulation, articulate
 from talkface_ros.selfmodel.mlp import NumpyMLP
 
 log = logging.getLogger(__name__)
@@ -57,8 +57,8 @@ class SelfModel:
         self.linear_map = self.tensors["linear.map"].astype(np.float64)         # [F, 52]
         self.linear_offset = self.tensors["linear.offset"].astype(np.float64)   # [F]
         self.neutral_landmarks = self.tensors["neutral_landmarks"].astype(np.float64)
-        # calibrations made since the lips seal ask the inverse for seal_lips(weights) (lip contact)
-        self.seal = c.get("weights_transform") == "seal_lips"
+        # calibrations made since the lips seal ask the inverse for articulate(weights)
+        self.articulated = c.get("weights_transform") == "articulate"
         self.articulation = Articulation(**c.get("articulation", {}))
         self._face_lower = self.lower[self.face_index]
         self._face_range = self.upper[self.face_index] - self._face_lower
@@ -110,7 +110,7 @@ class SelfModel:
         if frames.shape[-1] != FRAME_SIZE:
             raise ValueError(f"expected frames of {FRAME_SIZE} values (FRAME_NAMES order), got {frames.shape[-1]}")
         weights = np.clip(np.nan_to_num(frames[..., : len(ARKIT_NAMES)]), 0.0, 1.0)
-        return seal_lips(weights, self.articulation) if self.seal else weights
+        return articulate(weights, self.articulation) if self.articulated else weights
 
     def _assemble(self, frames: np.ndarray, face_motors: np.ndarray) -> np.ndarray:
         frames = np.asarray(frames, dtype=np.float64)

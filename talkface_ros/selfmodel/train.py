@@ -11,7 +11,8 @@ import torch
 from torch import nn
 
 from talkface_ros.face.arkit import ARKIT_NAMES, FRAME_SIZE, INDEX
-from talkface_ros.face.landmark_basis import FULL_TRAVEL_SHAPES, SEAL_SHAPES, UNEXPRESSIBLE, Articulation, LandmarkBasis, seal_lips
+from talkface_ros.face.landmark_basis import (FULL_TRAVEL_SHAPES, SEAL_SHAPES, UNEXPRESSIBLE, Articulation,
+                                            LandmarkBasis, articulate)
 from talkface_ros.selfmodel.model import NECK_FROM_HEAD_POSE, SelfModel
 
 log = logging.getLogger(__name__)
@@ -21,12 +22,13 @@ log = logging.getLogger(__name__)
 class CalibrateConfig:
     babble_samples: int = 6000
     heldout_fraction: float = 0.15
-    hidden: int = 128
+    hidden: int = 256
     forward_steps: int = 3000
     inverse_frames: int = 12000
     solver_steps: int = 300
     inverse_steps: int = 3000
     activation_penalty: float = 0.02     # mm^2 per unit^2: prefer the least motion that reaches the target
+    reachable_tolerance_mm: float = 0.5  # a frame is reachable if gradient descent gets this close in the sim
     full_travel_max_gain: float = 4.0    # a shape at weight 1 may be scaled up this much to use the full travel
     smoothness: float = 0.0              # for sequences: penalty on the change from the previous solution
     eval_frames: int = 300
@@ -159,6 +161,22 @@ def region_errors_mm(reached: np.ndarray, targets: np.ndarray, kinds: list[str])
     return out
 
 
+def reachable(sim, forward: nn.Module, model: SelfModel, basis: LandmarkBasis, frames: np.ndarray,
+              steps: int, activation_penalty: float, tolerance_mm: float) -> np.ndarray:
+    """Which frames this face can show [N] bool: targets solved for by (long) gradient descent through the
+    self-model, commanded in the sim, reached within `tolerance_mm` RMS. Full-travel shapes added up go
+    past the motors' limits; on such frames every retargeter sits on the same floor, so the inverse's
+    quality is compared on the reachable ones."""
+    targets = basis.targets(frames)
+    targets_mm = torch.tensor(basis.displacements(frames).reshape(len(frames), -1) * 1e3, dtype=torch.float32)
+    units = solve_inverse(forward, targets_mm, torch.full((len(frames), model.face_index.size), 0.1), steps,
+                          activation_penalty).numpy()
+    commands = model._assemble(frames, model.from_unit(units))
+    reached = np.stack([sim.settle(c, 0.3) for c in commands])
+    error_mm = np.sqrt((np.linalg.norm(reached - targets, axis=-1) ** 2).mean(axis=1)) * 1e3
+    return error_mm <= tolerance_mm
+
+
 def evaluate_in_sim(sim, model: SelfModel, basis: LandmarkBasis, frames: np.ndarray) -> dict:
     """Command each frame through both retargeters, let the sim settle, compare landmarks with targets."""
     kinds = sim.description.landmark_kinds()
@@ -237,13 +255,13 @@ def calibrate(sim, config: CalibrateConfig = CalibrateConfig(), progress: bool =
     robot_basis = np.zeros_like(reference.basis)
     full = d.neutral_positions()
     for k, shape_unit in enumerate(shape_units):
-        if ARKIT_NAMES[k] in SEAL_SHAPES:   # lips in contact = rest on this face: acts through seal_lips
+        if ARKIT_NAMES[k] in SEAL_SHAPES:   # lips in contact = rest on this face: acts through articulate
             continue
         sim.reset()
         full[face_index] = lower + shape_unit * (upper - lower)
         robot_basis[k] = sim.settle(full, 0.5) - neutral_landmarks
     sim.reset()
-    basis = LandmarkBasis(d, neutral_landmarks, robot_basis, seal=True)
+    basis = LandmarkBasis(d, neutral_landmarks, robot_basis, articulated=True)
     basis_mm = basis.basis.reshape(len(ARKIT_NAMES), -1).T * 1e3                         # [3L, 52]
     unit_map, *_ = np.linalg.lstsq(jacobian, basis_mm, rcond=None)                     # [F, 52]
     unit_offset, *_ = np.linalg.lstsq(jacobian, -linear_fwd[-1], rcond=None)
@@ -252,7 +270,7 @@ def calibrate(sim, config: CalibrateConfig = CalibrateConfig(), progress: bool =
 
     rng = np.random.default_rng(config.seed + 2)
     frames = random_frames(config.inverse_frames, rng)
-    weights = seal_lips(frames[:, : len(ARKIT_NAMES)])
+    weights = articulate(frames[:, : len(ARKIT_NAMES)])
     targets_mm = basis.displacements(frames).reshape(len(frames), -1) * 1e3
     target_t = torch.tensor(targets_mm, dtype=torch.float32)
     log.info("solving %d inverse problems by gradient descent through the self-model", len(frames))
@@ -266,7 +284,7 @@ def calibrate(sim, config: CalibrateConfig = CalibrateConfig(), progress: bool =
                "basis.robot": robot_basis, "basis.reference": reference.basis}
     model_config = {
         "format": "talkface-selfmodel-1", "face": d.name, "face_sha256": d.source_sha256,
-        "weights_transform": "seal_lips", "articulation": Articulation().as_dict(),
+        "weights_transform": "articulate", "articulation": Articulation().as_dict(),
         "full_travel_gains": {name: round(float(g), 3) for name, g in zip(ARKIT_NAMES, gains)},
         "joint_names": d.joint_names, "lower": d.lower_limits().tolist(), "upper": d.upper_limits().tolist(),
         "neutral": d.neutral_positions().tolist(), "face_motor_index": face_index.tolist(),
@@ -277,7 +295,7 @@ def calibrate(sim, config: CalibrateConfig = CalibrateConfig(), progress: bool =
         "inverse": {"inputs": "52 ARKit weights", "outputs": "face motors in [0,1]",
                     "form": "residual_on_linear: unit = clip(to_unit(linear map) + mlp(w), 0, 1)"},
         "calibrate_config": asdict(config),
-        "evaluation": ("landmark targets = neutral + sum_k w_k * robot basis_k with w = seal_lips(weights) (each "
+        "evaluation": ("landmark targets = neutral + sum_k w_k * robot basis_k with w = articulate(weights) (each "
                        "ARKit shape projected onto what this face reaches and scaled to its full travel); "
                        "*_reference_basis_* uses the unprojected reference displacements"),
         "metrics": {"forward_heldout_rmse_mm": forward_rmse, "babble_samples": len(unit),
@@ -288,6 +306,11 @@ def calibrate(sim, config: CalibrateConfig = CalibrateConfig(), progress: bool =
     eval_frames[:, len(ARKIT_NAMES):] = 0.0
     model.config["metrics"]["retarget_in_sim_mm"] = evaluate_in_sim(sim, model, basis, eval_frames)
     model.config["metrics"]["retarget_in_sim_reference_basis_mm"] = evaluate_in_sim(sim, model, reference, eval_frames)
+    within = reachable(sim, forward, model, basis, eval_frames, config.solver_steps * 3, config.activation_penalty,
+                       config.reachable_tolerance_mm)
+    model.config["metrics"]["retarget_in_sim_reachable_mm"] = {
+        **evaluate_in_sim(sim, model, basis, eval_frames[within]), "frames": int(within.sum()),
+        "tolerance_mm": config.reachable_tolerance_mm}
     expressible = [k for k, name in enumerate(ARKIT_NAMES) if name not in UNEXPRESSIBLE]
     eval_frames = random_frames(config.eval_frames, np.random.default_rng(config.seed + 4), expressible)
     eval_frames[:, len(ARKIT_NAMES):] = 0.0
@@ -295,5 +318,6 @@ def calibrate(sim, config: CalibrateConfig = CalibrateConfig(), progress: bool =
     model.config["metrics"]["eval_frames"] = len(eval_frames)
     model.config["metrics"]["seconds"] = round(time.monotonic() - started, 1)
     log.info("retargeting error in sim: %s", model.config["metrics"]["retarget_in_sim_mm"])
+    log.info("retargeting error in sim, reachable frames: %s", model.config["metrics"]["retarget_in_sim_reachable_mm"])
     log.info("retargeting error in sim, expressible shapes: %s", model.config["metrics"]["retarget_in_sim_expressible_mm"])
     return model

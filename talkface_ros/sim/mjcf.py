@@ -22,6 +22,7 @@ from talkface_ros.sim.face_visual import CAVITY_RGBA, TEETH_RGBA, TONGUE_RGBA, m
 SKIN_RGBA = "0.93 0.78 0.66 1"
 LANDMARK_GROUP = 4
 TIMESTEP = 0.002
+LIP_PAD_RADIUS = 0.001   # m: upper pads sit above the lip margin, lower pads below, touching at rest
 RIGID_KP = 40.0
 TENDON_MAX_FORCE = 60.0
 
@@ -85,6 +86,9 @@ def build_mjcf(description: FaceDescription) -> str:
         nodes_of[n.body].append(n)
     landmarks_of: dict[str, list] = {name: [] for name in pivots}
     node_landmarks: dict[str, list[str]] = {}
+    # skin nodes that are lip margins -> "upper_lip" | "lower_lip" (they get contact pads)
+    lip_side = {lm.node: lm.region for lm in d.landmarks
+                if lm.node is not None and lm.region in ("upper_lip", "lower_lip")}
     for lm in d.landmarks:
         if lm.body is not None:
             landmarks_of[lm.body].append(lm)
@@ -158,6 +162,12 @@ def build_mjcf(description: FaceDescription) -> str:
                              f'stiffness="{s.stiffness}" damping="{s.damping}" limited="true" '
                              f'range="{_f([-s.stretch_limit, s.stretch_limit])}" solreflimit="0.01 1"/>')
             lines.append(f'{inner}  <site name="node_{n.name}" size="0.0012" rgba="0.9 0.6 0.5 0"/>')
+            lip = lip_side.get(n.name)
+            if lip is not None:  # lips touch but never pass through each other: upper-lower contact pads
+                sign, contype, conaffinity = (1, 2, 4) if lip == "upper_lip" else (-1, 4, 2)
+                lines.append(f'{inner}  <geom name="pad_{n.name}" type="sphere" size="{LIP_PAD_RADIUS}" '
+                             f'pos="0 0 {sign * LIP_PAD_RADIUS:g}" contype="{contype}" conaffinity="{conaffinity}" '
+                             f'condim="1" mass="0" rgba="0 0 0 0"/>')
             for lm_name in node_landmarks.get(n.name, []):
                 lines.append(f'{inner}  <site name="lm_{lm_name}" size="0.0018" group="{LANDMARK_GROUP}" rgba="0.1 0.8 0.2 1"/>')
             lines.append(f"{inner}</body>")
