@@ -41,6 +41,10 @@ def test_articulate_closes_the_jaw_on_lip_closure_and_keeps_open_vowels():
     assert np.all(np.diff(values) >= 0)
     assert articulate(frame(jawOpen=a.jaw_closed_below)[:52])[jaw] == 0.0
     assert articulate(frame(jawOpen=1.0)[:52])[jaw] == 1.0
+    # with the jaw closed the lip raisers give way (a sneer still seals); with it open they stay
+    closed = articulate(frame(jawOpen=0.1, mouthUpperUpLeft=0.3)[:52])
+    opened = articulate(frame(jawOpen=0.4, mouthUpperUpLeft=0.3)[:52])
+    assert closed[INDEX["mouthUpperUpLeft"]] == 0.0 and opened[INDEX["mouthUpperUpLeft"]] == pytest.approx(0.3)
     # expressions are exaggerated by expression_gain (clipped at 1), other shapes pass unchanged
     shown = articulate(frame(mouthSmileLeft=0.7, browInnerUp=0.4, eyeLookInLeft=0.3)[:52])
     assert shown[INDEX["mouthSmileLeft"]] == 1.0
@@ -129,3 +133,30 @@ def test_robot_run_follows_frames_in_real_time(robot):
     assert aperture[36:].max() <= 2.0
     rises = np.argmax(aperture > 10.0)
     assert 10 <= rises <= 12                                      # within 40 ms of the frame
+
+
+def test_a_frame_moves_only_the_motors_of_its_shapes(robot):
+    model, names = robot.model, robot.sim.description.joint_names
+    neutral = robot.sim.description.neutral_positions()
+    lips = [names.index(n) for n in names if n.startswith(("upper_lip_raiser", "lower_lip_depressor", "jaw_"))]
+    for weights in ({"browInnerUp": 1.0, "browOuterUpLeft": 1.0, "browOuterUpRight": 1.0, "eyeWideLeft": 1.0},
+                    {"browDownLeft": 0.8, "browDownRight": 0.8}):
+        commands = model.retarget(frame(**weights))
+        np.testing.assert_allclose(commands[lips], neutral[lips], atol=1e-9, err_msg=str(weights))
+    assert model.retarget(frame(jawOpen=0.6))[names.index("jaw_open")] > 0.2
+
+
+def test_full_travel_scales_a_shape_to_its_limit_and_drops_solver_noise():
+    from talkface_ros.selfmodel.train import full_travel
+
+    neutral = np.array([0.0, 0.0, 0.5])
+    shapes = np.array([[0.4, 0.03, 0.5],        # motor 0 is the shape; motor 1 is noise
+                       [0.2, 0.25, 0.5],        # a string within its slack (motor 1, slack 0.3): no pull
+                       [0.005, 0.0, 0.5]])      # barely reached: kept as solved
+    scaled, gains = full_travel(shapes, neutral, max_gain=4.0, slack_unit=np.array([-np.inf, 0.3, -np.inf]))
+    np.testing.assert_allclose(scaled[0], [1.0, 0.0, 0.5])
+    assert gains[0] == pytest.approx(2.5)
+    np.testing.assert_allclose(scaled[1], [0.8, 0.0, 0.5])      # gain capped at max_gain (4)
+    np.testing.assert_allclose(scaled[2], shapes[2])
+    only_first, _ = full_travel(shapes, neutral, 4.0, scaled=np.array([False, True, True]))
+    np.testing.assert_allclose(only_first[0], [0.4, 0.0, 0.5])   # denoised, not scaled

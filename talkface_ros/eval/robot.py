@@ -161,7 +161,8 @@ def score(tracks: list[RobotTrack], core_only: bool) -> dict:
     return {
         "open_vs_bilabial_auc": round(metrics.roc_auc(aperture[open_vowel], aperture[bilabial]), 3),
         # the same on the aperture the targets ask for: what the mapping keeps, before servos and skin
-        "target_open_vs_bilabial_auc": round(metrics.roc_auc(target[open_vowel], target[bilabial]), 3),
+        "target_open_vs_bilabial_auc": (round(metrics.roc_auc(target[open_vowel], target[bilabial]), 3)
+                                        if np.isfinite(target).all() else None),
         "rounded_vs_spread_auc_width": round(metrics.roc_auc(-width[rounded], -width[spread]), 3),
         "rounded_vs_spread_auc_protrusion": round(metrics.roc_auc(protrusion[rounded], protrusion[spread]), 3),
         "bilabial_gap_le_1mm_share": round(float(np.mean(gap <= 1.0)), 3) if gap.size else None,
@@ -214,7 +215,7 @@ def evaluate_robot(system, items: list, set_name: str, robot: RobotFace, emotion
                 labels.append(emotion)
                 n = min(len(frames), len(item.phone_class))
                 emotion_tracks.append(RobotTrack(robot.aperture_mm(landmarks)[:n], robot.width_mm(landmarks)[:n],
-                                                 robot.protrusion_mm(landmarks)[:n], np.zeros(n),
+                                                 robot.protrusion_mm(landmarks)[:n], np.full(n, np.nan),
                                                  np.asarray(item.phone_class)[:n].astype(np.uint8)))
             by_emotion[emotion] = score(emotion_tracks, core_only=True)
         accuracy = emotion_accuracy(features, labels)

@@ -30,11 +30,11 @@ _LEFT_SHAPES: dict[str, dict[str, tuple[float, float, float]]] = {
     "eyeLookUp": {"pupil_left": (-0.5, 0.0, 3.5), "eyelid_upper_left": (0.0, 0.0, 1.0)},
     "eyeSquint": {"eyelid_lower_left": (0.5, 0.0, 3.0), "cheek_left": (0.0, 0.0, 1.0)},
     "eyeWide": {"eyelid_upper_left": (0.0, 0.0, 2.5)},
-    "mouthSmile": {"lip_corner_left": (-1.5, 1.5, 6.0), "cheek_left": (-1.0, 0.5, 4.0),
-                   "upper_lip_left": (0.0, 0.5, 1.5), "lower_lip_left": (0.0, 0.5, 1.5)},
-    "mouthFrown": {"lip_corner_left": (0.0, 0.0, -5.0), "lower_lip_left": (0.0, 0.0, -1.0)},
+    # the corners carry smile and frown; the lips' margins follow them and stay together
+    "mouthSmile": {"lip_corner_left": (-1.5, 1.5, 6.0), "cheek_left": (-1.0, 0.5, 4.0)},
+    "mouthFrown": {"lip_corner_left": (0.0, 0.0, -5.0)},
     "mouthDimple": {"lip_corner_left": (-1.5, 2.0, 0.5)},
-    "mouthStretch": {"lip_corner_left": (-0.5, 3.0, -2.5), "lower_lip_left": (0.0, 0.5, -3.0)},
+    "mouthStretch": {"lip_corner_left": (-0.5, 3.0, -2.5), "lower_lip_left": (0.0, 0.5, -1.5)},
     "mouthPress": {"upper_lip_left": (0.0, 0.0, -1.0), "lower_lip_left": (0.0, 0.0, 1.0)},
     "mouthLowerDown": {"lower_lip_left": (-1.0, 0.5, -6.0), "lower_lip_center": (-0.5, 0.0, -2.5)},
     "mouthUpperUp": {"upper_lip_left": (-1.0, 0.0, 5.0), "upper_lip_center": (-0.5, 0.0, 2.0),
@@ -101,6 +101,7 @@ _SEAL_INDEX = np.array([ARKIT_NAMES.index(n) for n in SEAL_WEIGHTS])
 _SEAL_COEFF = np.array(list(SEAL_WEIGHTS.values()))
 _OPENING_INDEX = np.array([ARKIT_NAMES.index(n) for n in LIP_OPENING_SHAPES])
 _JAW = ARKIT_NAMES.index("jawOpen")
+_LIP_PARTING_INDEX = np.array([ARKIT_NAMES.index(n) for n in LIP_OPENING_SHAPES if n != "jawOpen"])
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ class Articulation:
     was evaluated with. A streaming speech model's jaw on real speech spans ~0.1 (p/b/m) to ~0.3 (open
     vowels), a third of the viseme table's range, so the robot's jaw curve starts late and ends early."""
     jaw_closed_below: float = 0.14  # jawOpen up to this keeps the lips in contact (lips meet with the jaw ajar)
-    jaw_full_at: float = 0.5        # jawOpen from this on is the full jaw travel (the viseme table's "aa")
+    jaw_full_at: float = 0.45       # jawOpen from this on is the full jaw travel (the viseme table's "aa" is 0.6)
     seal_from: float = 0.04         # lip closure (mouthClose + rolls, SEAL_WEIGHTS) below this is noise (open vowels' ~0.03)
     seal_full: float = 0.12         # lip closure that seals the lips
     # mouthPress in the closure: 0 by default, as an emotion's steady press (angry) must not shut the mouth
@@ -117,11 +118,13 @@ class Articulation:
     # expressions (EXPRESSION_SHAPES) are exaggerated this much: the model's emotions peak at 0.6-0.75,
     # and an animatronic face must show them at a glance (clipped at 1 = the full travel)
     expression_gain: float = 1.6
+    # the lips are asked to touch while the articulated jaw is below this share of its travel (~3 mm)
+    contact_jaw: float = 0.1
 
     def as_dict(self) -> dict[str, float]:
         return {"jaw_closed_below": self.jaw_closed_below, "jaw_full_at": self.jaw_full_at,
                 "seal_from": self.seal_from, "seal_full": self.seal_full, "press_weight": self.press_weight,
-                "expression_gain": self.expression_gain}
+                "expression_gain": self.expression_gain, "contact_jaw": self.contact_jaw}
 
 
 def articulate(weights: np.ndarray, articulation: Articulation = Articulation()) -> np.ndarray:
@@ -131,7 +134,8 @@ def articulate(weights: np.ndarray, articulation: Articulation = Articulation())
     jawOpen 0.1-0.3 with mouthClose as large), and human lips meet while the jaw is a few mm open. This
     robot's lips touch at rest and the lower lip rides on the jaw, so contact means closing the jaw:
     jawOpen goes through the articulation curve (0 up to `jaw_closed_below`, 1 from `jaw_full_at`), then
-    every lip-parting shape is scaled by 1 - clip((closure - seal_from) / (seal_full - seal_from), 0, 1).
+    every lip-parting shape is scaled by 1 - clip((closure - seal_from) / (seal_full - seal_from), 0, 1),
+    and the lip raisers/depressors fade out as the jaw closes (below `contact_jaw` of its travel).
     Expressions are scaled by `expression_gain` (clipped at 1)."""
     a = articulation
     weights = np.array(weights, dtype=np.float64, copy=True)
@@ -141,6 +145,10 @@ def articulate(weights: np.ndarray, articulation: Articulation = Articulation())
                + a.press_weight * np.clip(weights[..., _PRESS_INDEX], 0.0, 1.0).sum(-1))
     keep = 1.0 - np.clip((closure - a.seal_from) / (a.seal_full - a.seal_from), 0.0, 1.0)
     weights[..., _OPENING_INDEX] *= keep[..., None]
+    # lips in contact while the jaw is (nearly) closed: the lip raisers/depressors give way, so a smiling
+    # or disgusted robot still seals on p/b/m
+    contact = 1.0 - np.clip(weights[..., _JAW] / a.contact_jaw, 0.0, 1.0)
+    weights[..., _LIP_PARTING_INDEX] *= (1.0 - contact)[..., None]
     return weights
 
 

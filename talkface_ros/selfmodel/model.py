@@ -26,6 +26,12 @@ CONFIG_FILE = "selfmodel.json"
 NECK_FROM_HEAD_POSE = {"neck_yaw": "headYaw", "neck_pitch": "headPitch", "neck_roll": "headRoll"}
 
 
+def free_motors(weights: np.ndarray, shape_motors: np.ndarray) -> np.ndarray:
+    """[..., 52] weights, [52, F] which face motors each shape moves -> [..., F] bool: the motors a frame
+    may move (those of its active shapes)."""
+    return (np.asarray(weights) > 0.01).astype(np.float64) @ np.asarray(shape_motors, dtype=np.float64) > 0
+
+
 def default_calibration_dir() -> Path:
     from talkface_ros.paths import models_dir
 
@@ -61,6 +67,8 @@ class SelfModel:
         self.articulated = c.get("weights_transform") == "articulate"
         self.articulation = Articulation(**c.get("articulation", {}))
         self._face_lower = self.lower[self.face_index]
+        shape_motors = self.tensors.get("shape_motors")      # [52, F]; older calibrations: every motor
+        self.shape_motors = None if shape_motors is None else shape_motors > 0.5
         self._face_range = self.upper[self.face_index] - self._face_lower
 
     # -- files --
@@ -127,7 +135,16 @@ class SelfModel:
         unit = self.inverse_net(weights).astype(np.float64)
         if self.residual_inverse:
             unit = unit + self.to_unit(weights @ self.linear_map.T + self.linear_offset)
-        return self._assemble(frames, self.from_unit(unit))
+        return self._assemble(frames, self._only_free(weights, self.from_unit(unit)))
+
+    def free_motors(self, weights: np.ndarray) -> np.ndarray:
+        """[..., F] bool: the face motors the (articulated) weights may move."""
+        if self.shape_motors is None:
+            return np.ones((*np.shape(weights)[:-1], self.face_index.size), dtype=bool)
+        return free_motors(weights, self.shape_motors)
+
+    def _only_free(self, weights: np.ndarray, face_motors: np.ndarray) -> np.ndarray:
+        return np.where(self.free_motors(weights), face_motors, self.neutral[self.face_index])
 
     def retarget_linear(self, frames: np.ndarray) -> np.ndarray:
         """The baseline: a least-squares linear map from blendshape weights to motors, clipped."""

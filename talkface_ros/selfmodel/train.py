@@ -13,7 +13,7 @@ from torch import nn
 from talkface_ros.face.arkit import ARKIT_NAMES, FRAME_SIZE, INDEX
 from talkface_ros.face.landmark_basis import (FULL_TRAVEL_SHAPES, SEAL_SHAPES, UNEXPRESSIBLE, Articulation,
                                             LandmarkBasis, articulate)
-from talkface_ros.selfmodel.model import NECK_FROM_HEAD_POSE, SelfModel
+from talkface_ros.selfmodel.model import NECK_FROM_HEAD_POSE, SelfModel, free_motors
 
 log = logging.getLogger(__name__)
 
@@ -103,9 +103,10 @@ def fit_forward(unit: np.ndarray, displacement_mm: np.ndarray, config: Calibrate
 
 def solve_inverse(forward: nn.Module, target_mm: torch.Tensor, start: torch.Tensor, steps: int,
                   activation_penalty: float, previous: torch.Tensor | None = None,
-                  smoothness: float = 0.0) -> torch.Tensor:
+                  smoothness: float = 0.0, free: torch.Tensor | None = None) -> torch.Tensor:
     """Motors (unit box [0,1]) whose predicted landmarks reach `target_mm` [B, 3L]: projected Adam through
-    the frozen forward model, + activation penalty, + smoothness to `previous` (sequences)."""
+    the frozen forward model, + activation penalty, + smoothness to `previous` (sequences). `free` [B, F]
+    bool: only those motors move; the others stay where `start` has them (e.g. neutral)."""
     for p in forward.parameters():
         p.requires_grad_(False)
     unit = start.clone().requires_grad_(True)
@@ -120,14 +121,16 @@ def solve_inverse(forward: nn.Module, target_mm: torch.Tensor, start: torch.Tens
         optimiser.step()
         with torch.no_grad():
             unit.clamp_(0.0, 1.0)
+            if free is not None:
+                unit.copy_(torch.where(free, unit, start))
     return unit.detach()
 
 
 def fit_inverse(forward: nn.Module, weights: np.ndarray, targets_mm: np.ndarray, solutions: np.ndarray,
-                config: CalibrateConfig, linear_unit: np.ndarray) -> nn.Sequential:
+                config: CalibrateConfig, linear_unit: np.ndarray, free: np.ndarray, rest_unit: np.ndarray) -> nn.Sequential:
     """Amortise: weights [N, 52] -> unit motors = clip(linear map + MLP residual, 0, 1), the residual
     starting at zero, trained to reach the targets through the frozen forward model and to stay near the
-    gradient solutions."""
+    gradient solutions. Motors no active shape uses (`free` [N, F] false) stay at `rest_unit`, as at run time."""
     torch.manual_seed(config.seed + 1)
     net = mlp([weights.shape[1], config.hidden, config.hidden, solutions.shape[1]])
     with torch.no_grad():
@@ -137,12 +140,14 @@ def fit_inverse(forward: nn.Module, weights: np.ndarray, targets_mm: np.ndarray,
     w = torch.tensor(weights, dtype=torch.float32)
     t = torch.tensor(targets_mm, dtype=torch.float32)
     s = torch.tensor(solutions, dtype=torch.float32)
+    free_t = torch.tensor(free)
+    rest = torch.tensor(rest_unit, dtype=torch.float32)
     optimiser = torch.optim.Adam(net.parameters(), lr=3e-3)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, config.inverse_steps)
     generator = torch.Generator().manual_seed(config.seed + 1)
     for _ in range(config.inverse_steps):
         batch = torch.randint(0, len(w), (512,), generator=generator)
-        unit = torch.clamp(base[batch] + net(w[batch]), 0.0, 1.0)
+        unit = torch.where(free_t[batch], torch.clamp(base[batch] + net(w[batch]), 0.0, 1.0), rest)
         loss = ((forward(unit) - t[batch]) ** 2).sum(1).mean() / t.shape[1] + ((unit - s[batch]) ** 2).mean()
         optimiser.zero_grad()
         loss.backward()
@@ -169,8 +174,9 @@ def reachable(sim, forward: nn.Module, model: SelfModel, basis: LandmarkBasis, f
     quality is compared on the reachable ones."""
     targets = basis.targets(frames)
     targets_mm = torch.tensor(basis.displacements(frames).reshape(len(frames), -1) * 1e3, dtype=torch.float32)
-    units = solve_inverse(forward, targets_mm, torch.full((len(frames), model.face_index.size), 0.1), steps,
-                          activation_penalty).numpy()
+    rest = torch.tensor(model.to_unit(model.neutral[model.face_index]), dtype=torch.float32).expand(len(frames), -1)
+    units = solve_inverse(forward, targets_mm, rest.clone(), steps, activation_penalty,
+                          free=torch.tensor(model.free_motors(articulate(frames[:, : len(ARKIT_NAMES)])))).numpy()
     commands = model._assemble(frames, model.from_unit(units))
     reached = np.stack([sim.settle(c, 0.3) for c in commands])
     error_mm = np.sqrt((np.linalg.norm(reached - targets, axis=-1) ** 2).mean(axis=1)) * 1e3
@@ -192,23 +198,28 @@ def evaluate_in_sim(sim, model: SelfModel, basis: LandmarkBasis, frames: np.ndar
 
 
 def full_travel(shape_units: np.ndarray, neutral_unit: np.ndarray, max_gain: float,
-                scaled: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                scaled: np.ndarray | None = None, slack_unit: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Scale each shape's motor solution (unit box) away from neutral until its most-used motor reaches its
     limit, at most `max_gain` times: a blendshape at weight 1 is the robot's full travel for it (jawOpen 1 =
     the jaw fully open, mouthPucker 1 = the purse linkage all the way in), as an animatronic exaggerates.
-    Motors moved less than 10 % of the largest move are ignored (solver noise). Shapes the face barely
-    reaches (largest move < 0.02) keep their solution; `scaled` [S] bool picks the shapes to scale (default
-    all). Returns (scaled units [S, F], gains [S])."""
+    Motors moved less than max(0.05, 15 % of the largest move), and strings commanded within their slack
+    (`slack_unit` [F], -inf for rigid motors: such a pull does nothing), are left at neutral: solver
+    noise. Shapes the face barely reaches (largest move < 0.02) keep their solution; `scaled` [S] bool picks
+    the shapes to scale (default all). Returns (units [S, F], gains [S])."""
     shape_units = np.asarray(shape_units, dtype=np.float64)
     delta = shape_units - neutral_unit
     gains = np.ones(len(shape_units))
     for k, move in enumerate(delta):
         largest = np.abs(move).max()
-        if largest < 0.02 or (scaled is not None and not scaled[k]):
+        if largest < 0.02:
             continue
-        used = np.abs(move) >= 0.1 * largest
-        room = np.where(move > 0, 1.0 - neutral_unit, neutral_unit)[used] / np.abs(move[used])
-        gains[k] = float(np.clip(room.min(), 1.0, max_gain))
+        used = np.abs(move) >= max(0.05, 0.15 * largest)
+        if slack_unit is not None:
+            used &= shape_units[k] > slack_unit + 0.05
+        delta[k, ~used] = 0.0   # the solver's side moves (which a gain would scale up): the shape is its motors
+        if used.any() and (scaled is None or scaled[k]):
+            room = np.where(move > 0, 1.0 - neutral_unit, neutral_unit)[used] / np.abs(move[used])
+            gains[k] = float(np.clip(room.min(), 1.0, max_gain))
     return np.clip(neutral_unit + delta * gains[:, None], 0.0, 1.0), gains
 
 
@@ -250,8 +261,14 @@ def calibrate(sim, config: CalibrateConfig = CalibrateConfig(), progress: bool =
     shape_units = solve_inverse(forward, reference_mm, torch.full((len(ARKIT_NAMES), len(face_index)), 0.1),
                                 config.solver_steps * 2, config.activation_penalty).numpy()
     neutral_unit = (d.neutral_positions()[face_index] - lower) / (upper - lower)
+    slack_unit = np.array([m.tendon.slack / (m.upper - m.lower) if m.kind == "tendon" else -np.inf
+                           for m in (d.motors[i] for i in face_index)])
     shape_units, gains = full_travel(shape_units, neutral_unit, config.full_travel_max_gain,
-                                     np.array([name in FULL_TRAVEL_SHAPES for name in ARKIT_NAMES]))
+                                     np.array([name in FULL_TRAVEL_SHAPES for name in ARKIT_NAMES]), slack_unit)
+    # the motors each shape moves: a frame may move only those of its active shapes (no side moves that
+    # the forward model merely believes help, e.g. lip raisers for a brow target it cannot reach)
+    shape_motors = np.abs(shape_units - neutral_unit) > 1e-6
+    shape_motors[[ARKIT_NAMES.index(n) for n in SEAL_SHAPES]] = False
     robot_basis = np.zeros_like(reference.basis)
     full = d.neutral_positions()
     for k, shape_unit in enumerate(shape_units):
@@ -274,14 +291,17 @@ def calibrate(sim, config: CalibrateConfig = CalibrateConfig(), progress: bool =
     targets_mm = basis.displacements(frames).reshape(len(frames), -1) * 1e3
     target_t = torch.tensor(targets_mm, dtype=torch.float32)
     log.info("solving %d inverse problems by gradient descent through the self-model", len(frames))
-    solutions = solve_inverse(forward, target_t, torch.full((len(frames), len(face_index)), 0.1),
-                              config.solver_steps, config.activation_penalty).numpy()
-    linear_unit = np.clip(weights @ unit_map.T + unit_offset, 0.0, 1.0)
-    inverse = fit_inverse(forward, weights, targets_mm, solutions, config, linear_unit)
+    free = free_motors(weights, shape_motors)
+    rest = np.broadcast_to(neutral_unit, (len(frames), len(face_index))).astype(np.float32)
+    solutions = solve_inverse(forward, target_t, torch.tensor(rest), config.solver_steps, config.activation_penalty,
+                              free=torch.tensor(free)).numpy()
+    linear_unit = np.where(free, np.clip(weights @ unit_map.T + unit_offset, 0.0, 1.0), neutral_unit)
+    inverse = fit_inverse(forward, weights, targets_mm, solutions, config, linear_unit, free, neutral_unit)
 
     tensors = {**tensors_of("forward", residual_net), "forward_affine": linear_fwd, **tensors_of("inverse", inverse),
                "linear.map": linear_map, "linear.offset": linear_offset, "neutral_landmarks": neutral_landmarks,
-               "basis.robot": robot_basis, "basis.reference": reference.basis}
+               "basis.robot": robot_basis, "basis.reference": reference.basis,
+               "shape_motors": shape_motors.astype(np.float32)}
     model_config = {
         "format": "talkface-selfmodel-1", "face": d.name, "face_sha256": d.source_sha256,
         "weights_transform": "articulate", "articulation": Articulation().as_dict(),
