@@ -94,6 +94,7 @@ class ServoLoop:
         self._next_attempt = 0.0
         self._fresh_feedback = False
         self._outage_since: float | None = None   # when the bus was first found missing (None: no outage)
+        self._new_error: str | None = None        # an outage reason seen once, reported if it repeats
         self._outage_attempts = 0
         self._warn_interval = config.warn_first_repeat_s
         self._next_warning = 0.0
@@ -194,12 +195,14 @@ class ServoLoop:
 
     def _start_outage(self, now: float) -> None:
         self._outage_since = now
+        self._new_error = None
         self._outage_attempts = 0
         self._warn_interval = self.config.warn_first_repeat_s
         self._next_warning = now + self._warn_interval
 
     def _warn_outage(self, now: float) -> None:
-        """The first failed attempt of an outage warns; later ones at growing intervals or on a new reason."""
+        """The first failed attempt of an outage warns; later ones at growing intervals or on a new reason
+        (seen on two attempts in a row)."""
         if self._outage_since is None:
             self._start_outage(now)
             self._warned_error = self.last_error
@@ -208,8 +211,12 @@ class ServoLoop:
             return
         if self._warned_error is None:
             self._warned_error = self.last_error
+        if self.last_error != self._warned_error and self.last_error != self._new_error:
+            self._new_error = self.last_error  # a new reason is reported once a second attempt confirms it:
+            return                             # a port being pulled out fails two ways in a row
         if now < self._next_warning and self.last_error == self._warned_error:
             return
+        self._new_error = None
         self._warn_interval = min(self._warn_interval * 2.0, self.config.warn_max_interval_s)
         self._next_warning = now + self._warn_interval
         self._warned_error = self.last_error
