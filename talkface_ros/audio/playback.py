@@ -190,6 +190,14 @@ class DelayedPlayback:
             time.sleep(0.01)
         return self._buffered == 0
 
+    def clear(self) -> None:
+        """Drop everything scheduled and not played yet (an interrupted utterance); the next push starts a
+        new segment."""
+        with self._lock:
+            self._blocks.clear()
+            self._buffered = 0
+            self._segment_samples = 0
+
     # ---- scheduling ----
     def push(self, chunk: np.ndarray, publish_time: float | None = None) -> None:
         """Schedule an int16 (or float) chunk at sample_rate to sound at publish_time + delay_s."""
