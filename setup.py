@@ -63,7 +63,8 @@ setup(
         "pillow>=9",
     ],
     extras_require={
-        "train": ["torch>=2.1", "onnx>=1.15"],
+        # pyroomacoustics: room impulse responses for training-time augmentation and `talkface eval --condition reverb`
+        "train": ["torch>=2.1", "onnx>=1.15", "pyroomacoustics>=0.7"],
         "sim": ["mujoco>=3.1"],
         "dynamixel": ["dynamixel-sdk>=3.7"],
         "test": ["pytest>=7", "hypothesis>=6"],

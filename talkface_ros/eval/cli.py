@@ -1,4 +1,5 @@
-"""`talkface eval --system energy|mfcc|teacher|model --set synth-heldout|real`: one metrics table."""
+"""`talkface eval --system energy|mfcc|teacher|model --set synth-heldout|real --condition clean|reverb|...`: one
+metrics table, a row per system x set x condition."""
 from __future__ import annotations
 
 import argparse
@@ -17,6 +18,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=None, help="model folder for --system model (default: the shipped one)")
     parser.add_argument("--backend", default="onnxruntime", choices=["onnxruntime", "torch"], help="backend for --system model")
     parser.add_argument("--lookahead", type=int, default=0, help="lookahead frames for --system model")
+    parser.add_argument("--condition", default="clean",
+                        help="comma-separated acoustic conditions, each a row per system and set: clean, reverb (RT60 0.6 s), "
+                             "babble (4 other talkers of the set, 5 dB SNR), noise (white, 10 dB), quiet (-30 dB), "
+                             "clipped (+20 dB, hard clip), servo (motor whine + hum, 10 dB), telephone (300-3400 Hz)")
+    parser.add_argument("--condition-seed", type=int, default=0, help="seed of the degradations (the same audio every run)")
     parser.add_argument("--max-utterances", type=int, default=150, help="per split of synth-heldout")
     parser.add_argument("--by-voice", action="store_true", help="also one row per voice of each synth set")
     parser.add_argument("--selfmodel", default=None, help="self-model calibration folder for --system robot (default: the shipped one)")
@@ -60,7 +66,7 @@ def load_set(name: str, corpus_dir: str, max_utterances: int):
 
 
 def run(args: argparse.Namespace) -> int:
-    from talkface_ros.eval.evaluate import evaluate, format_table
+    from talkface_ros.eval.evaluate import format_table
     from talkface_ros.eval.systems import SYSTEMS, model_factory, register_system
 
     if args.model or args.backend != "onnxruntime" or args.lookahead:
@@ -77,25 +83,21 @@ def run(args: argparse.Namespace) -> int:
                               config=_robot_config(args))
         except (FileNotFoundError, ValueError) as exc:
             raise SystemExit(f"cannot build the robot face: {exc}") from None
+    from talkface_ros.eval.conditions import CONDITIONS, degrade_items
+
+    conditions = [c.strip() for c in args.condition.split(",") if c.strip()]
+    for c in conditions:
+        if c not in CONDITIONS:
+            raise SystemExit(f"unknown condition {c!r}; known: {', '.join(CONDITIONS)}")
     for s in systems:
         if s != "teacher" and s not in SYSTEMS:
             raise SystemExit(f"unknown system {s!r}; known: teacher, {', '.join(sorted(SYSTEMS))}")
     results, robot_rows = [], []
     for set_name in [s.strip() for s in args.eval_set.split(",") if s.strip()]:
-        items = load_set(set_name, args.corpus, args.max_utterances)
-        if robot is not None:
-            from talkface_ros.eval.robot import evaluate_robot
-
-            robot_rows.extend(evaluate_robot(SYSTEMS["model"](), items, set_name, robot, args.robot_emotions))
-        for name in systems:
-            try:
-                system = None if name == "teacher" else SYSTEMS[name]()
-            except Exception as exc:  # a system that cannot be built: say why, no traceback
-                raise SystemExit(f"cannot build system {name!r}: {exc}") from exc
-            results.append(evaluate(name, system, items, set_name))
-            speakers = sorted({item.speaker for item in items if item.speaker})
-            for speaker in speakers if args.by_voice else []:
-                results.append(evaluate(name, system, [i for i in items if i.speaker == speaker], f"{set_name}:{speaker}"))
+        clean_items = load_set(set_name, args.corpus, args.max_utterances)
+        for condition in conditions:
+            items = degrade_items(clean_items, condition, args.condition_seed)
+            _evaluate_set(args, systems, robot, items, set_name, condition, results, robot_rows)
     if results:
         print(format_table(results))
     if robot_rows:
@@ -105,6 +107,27 @@ def run(args: argparse.Namespace) -> int:
               "core60 = middle 60 % of each labelled run):")
         print(format_robot_table(robot_rows))
     return 0
+
+
+def _evaluate_set(args: argparse.Namespace, systems: list[str], robot, items: list, set_name: str, condition: str,
+                  results: list, robot_rows: list) -> None:
+    from talkface_ros.eval.evaluate import evaluate
+    from talkface_ros.eval.systems import SYSTEMS
+
+    if robot is not None:
+        from talkface_ros.eval.robot import evaluate_robot
+
+        robot_rows.extend(evaluate_robot(SYSTEMS["model"](), items, set_name, robot, args.robot_emotions))
+    for name in systems:
+        try:
+            system = None if name == "teacher" else SYSTEMS[name]()
+        except Exception as exc:  # a system that cannot be built: say why, no traceback
+            raise SystemExit(f"cannot build system {name!r}: {exc}") from exc
+        results.append(evaluate(name, system, items, set_name, condition))
+        speakers = sorted({item.speaker for item in items if item.speaker})
+        for speaker in speakers if args.by_voice else []:
+            results.append(evaluate(name, system, [i for i in items if i.speaker == speaker], f"{set_name}:{speaker}",
+                                    condition))
 
 
 def _robot_config(args: argparse.Namespace):

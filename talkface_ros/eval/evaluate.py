@@ -37,6 +37,7 @@ class EvalResult:
     utterances: int
     seconds: float
     row: dict = field(default_factory=dict)
+    condition: str = "clean"  # the acoustic condition the audio went through (eval/conditions.py)
 
 
 def run_system(system, item: EvalItem) -> np.ndarray:
@@ -53,7 +54,7 @@ def run_system(system, item: EvalItem) -> np.ndarray:
     return frames[:T]
 
 
-def evaluate(system_name: str, system, items: list[EvalItem], set_name: str) -> EvalResult:
+def evaluate(system_name: str, system, items: list[EvalItem], set_name: str, condition: str = "clean") -> EvalResult:
     preds, classes, refs, lags, jitters, feats, labels = [], [], [], [], [], [], []
     for item in items:
         frames = item.reference if system_name == "teacher" else run_system(system, item)
@@ -85,7 +86,7 @@ def evaluate(system_name: str, system, items: list[EvalItem], set_name: str) -> 
     if len(set(labels)) > 1:
         row["emotion_acc"] = round(metrics.emotion_classifiability(feats, labels), 3)
     seconds = sum(len(i.audio) for i in items) / 16000
-    return EvalResult(system_name, set_name, len(items), round(seconds, 1), row)
+    return EvalResult(system_name, set_name, len(items), round(seconds, 1), row, condition)
 
 
 def _cell(value) -> str:
@@ -95,10 +96,10 @@ def _cell(value) -> str:
 
 
 def format_table(results: list[EvalResult]) -> str:
-    cols = ["system", "set", "utts", "seconds", "open_vs_bilabial_auc", "rounded_vs_spread_auc",
+    cols = ["system", "set", "condition", "utts", "seconds", "open_vs_bilabial_auc", "rounded_vs_spread_auc",
             "open_vs_bilabial_auc_core60", "rounded_vs_spread_auc_core60", "mouth_mae", "jaw_corr", "lag_ms", "jitter", "emotion_acc"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in results:
-        values = [r.system, r.set_name, r.utterances, r.seconds, *[r.row.get(c) for c in cols[4:]]]
+        values = [r.system, r.set_name, r.condition, r.utterances, r.seconds, *[r.row.get(c) for c in cols[5:]]]
         lines.append("| " + " | ".join(_cell(v) for v in values) + " |")
     return "\n".join(lines)
