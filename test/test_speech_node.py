@@ -1,0 +1,110 @@
+"""The speech node as a separate process on loopback: say -> paced audio/pcm + robot_speaking (latched),
+~/stop, and bad input (empty text, unknown voice, no audio device) as warnings, never a crash."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ros_helpers import Recorder, require_rclpy, start_node, stop_process
+
+require_rclpy()
+pytestmark = pytest.mark.ros
+
+from rclpy.qos import DurabilityPolicy, QoSProfile  # noqa: E402
+from std_msgs.msg import Bool, Int16MultiArray, String  # noqa: E402
+from std_srvs.srv import Trigger  # noqa: E402
+
+from talkface_ros.nodes.messages import msg_to_pcm  # noqa: E402
+from talkface_ros.speech.tts import TtsConfig, make_engine, synthesize  # noqa: E402
+
+LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+SENTENCE = "Hello, I am a robot face."
+
+
+class SpeechRig:
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+        self.flags: list[bool] = []
+        recorder.node.create_subscription(Bool, "robot_speaking", lambda m: self.flags.append(m.data), LATCHED)
+        self.say_publisher = recorder.node.create_publisher(String, "say", 10)
+
+    def say(self, text: str) -> None:
+        assert self.recorder.spin_until(lambda: self.say_publisher.get_subscription_count() > 0, 30)
+        self.say_publisher.publish(String(data=text))
+
+    def pcm(self) -> np.ndarray:
+        return np.concatenate([msg_to_pcm(m) for m in self.recorder.messages]) if self.recorder.messages \
+            else np.zeros(0, np.int16)
+
+
+def run_speech(params: dict, body) -> str:
+    """Start the node (reliable audio: nothing lost on a loaded machine), run body(rig), stop; -> its output."""
+    with Recorder(Int16MultiArray, "audio/pcm", qos=1000) as recorder:
+        rig = SpeechRig(recorder)
+        node = start_node("speech", {"reliable": True, "stats_period_s": 1.0, **params})
+        try:
+            assert recorder.spin_until(lambda: rig.flags == [False], 30), "the latched speaking flag starts false"
+            body(rig, node)
+            assert node.poll() is None, "the node is still running"
+        finally:
+            output = stop_process(node)
+    assert node.returncode == 0 and "Traceback" not in output.split("Exception ignored in")[0], output
+    return output
+
+
+def test_say_publishes_the_speech_in_20ms_chunks_and_flags_speaking():
+    expected = synthesize(make_engine(TtsConfig(voice="en-us"))[0], SENTENCE).audio
+
+    def body(rig: SpeechRig, node) -> None:
+        rig.say(SENTENCE)
+        assert rig.recorder.spin_until(lambda: rig.flags[-1:] == [False] and len(rig.flags) >= 3, 30), rig.flags
+        received = rig.recorder.receive_times
+        chunks = [msg_to_pcm(m) for m in rig.recorder.messages]
+        assert {len(c) for c in chunks} == {320}
+        pcm = rig.pcm()
+        np.testing.assert_array_equal(pcm[: len(expected)], expected)  # the TTS audio, sample for sample
+        assert not pcm[len(expected):].any() and len(pcm) - len(expected) >= 1600, "then ~0.1 s of silence"
+        assert received[-1] - received[0] >= 0.7 * len(pcm) / 16000, "paced at the audio rate, not a burst"
+        assert rig.flags == [False, True, False]
+
+    run_speech({"playback": False}, body)
+
+
+def test_stop_service_cuts_the_utterance():
+    def body(rig: SpeechRig, node) -> None:
+        client = rig.recorder.node.create_client(Trigger, "speech/stop")
+        assert rig.recorder.spin_until(client.service_is_ready, 30)
+        rig.say(" ".join([SENTENCE] * 6))  # ~10 s
+        assert rig.recorder.spin_until(lambda: True in rig.flags and len(rig.recorder.messages) > 25, 30)
+        future = client.call_async(Trigger.Request())
+        assert rig.recorder.spin_until(future.done, 10)
+        assert future.result().success and "1 request" in future.result().message
+        assert rig.recorder.spin_until(lambda: rig.flags[-1] is False, 5), "not speaking any more"
+        rig.recorder.spin_until(lambda: False, 0.5)
+        assert len(rig.pcm()) < 5 * 16000, "cut well before the end of the 10 s utterance"
+
+    run_speech({"playback": False}, body)
+
+
+def test_bad_input_is_a_warning_and_a_safe_state():
+    def body(rig: SpeechRig, node) -> None:
+        rig.say("")
+        rig.say("   ")
+        rig.recorder.spin_until(lambda: False, 1.0)
+        assert not rig.recorder.messages and rig.flags == [False], "nothing said for empty text"
+        rig.say("Still here.")
+        assert rig.recorder.spin_until(lambda: rig.flags[-1:] == [False] and len(rig.flags) >= 3, 30)
+        assert len(rig.pcm()) > 8000
+
+    output = run_speech({"voice": "xx-no-such-voice", "playback": True, "playback_device": "no-such-speaker-xyz"},
+                        body)
+    assert "no voice 'xx-no-such-voice'" in output and "speaking with espeak-ng voice 'en-us' instead" in output
+    assert "no speaker" in output and "no-such-speaker-xyz" in output
+    assert output.count("empty text") == 2
+
+
+def test_bad_parameter_is_one_clear_error():
+    node = start_node("speech", {"policy": "shout"})
+    node.wait(timeout=30)
+    output = stop_process(node)
+    assert node.returncode == 1 and "policy must be one of" in output and "Traceback" not in output
