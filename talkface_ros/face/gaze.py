@@ -428,3 +428,17 @@ class GazeController:
         u, v = a - self.rig.cyclops, b - self.rig.cyclops
         cos = float(u @ v / max(np.linalg.norm(u) * np.linalg.norm(v), 1e-12))
         return math.acos(max(-1.0, min(1.0, cos)))
+
+
+def transform_point(translation, quaternion_xyzw, point) -> np.ndarray:
+    """A point through a rigid transform given as a translation and a unit quaternion (x, y, z, w), as in
+    geometry_msgs/Transform: the tf2 transform of a point without tf2_geometry_msgs."""
+    x, y, z, w = (float(v) for v in quaternion_xyzw)
+    norm = math.sqrt(x * x + y * y + z * z + w * w)
+    if not math.isfinite(norm) or norm < 1e-9:
+        raise ValueError("not a rotation quaternion")
+    x, y, z, w = x / norm, y / norm, z / norm, w / norm
+    r = np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+                  [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+                  [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
+    return r @ np.asarray(point, dtype=np.float64) + np.asarray(translation, dtype=np.float64)

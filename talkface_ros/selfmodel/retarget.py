@@ -3,7 +3,8 @@
 Frames arrive at ~50 Hz (possibly jittered, possibly bad); the control loop ticks at e.g. 100 Hz. Each
 new frame is retargeted once (the amortised inverse, ~tens of microseconds); ticks interpolate from the
 previous frame's motors to the newest over one frame period, and everything goes through the
-SafetyLayer. When frames stop for `stale_s`, the face returns smoothly to neutral.
+SafetyLayer. When frames stop for `stale_s`, the face returns smoothly to neutral. An optional gaze
+controller (talkface_ros/face/gaze.py, a look-at target) takes over the eyes, neck and lids on top.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from talkface_ros.face.arkit import FRAME_NAMES, FRAME_SIZE, INDEX
+from talkface_ros.face.gaze import GazeController
 from talkface_ros.selfmodel.model import SelfModel
 from talkface_ros.selfmodel.safety import SafetyLayer, SafetyLimits
 
@@ -54,9 +56,19 @@ def frame_from_named(names: Sequence[str], values: Sequence[float]) -> np.ndarra
     return frame
 
 
+def blink_lid_targets(model: SelfModel, lid_motors: Sequence[int]) -> dict[int, float]:
+    """The lid motors' closed positions: what the self-model sends for eyeBlinkLeft = eyeBlinkRight = 1."""
+    frame = np.zeros(FRAME_SIZE)
+    frame[INDEX["eyeBlinkLeft"]] = frame[INDEX["eyeBlinkRight"]] = 1.0
+    closed = model.retarget(frame)
+    return {int(i): float(closed[i]) for i in lid_motors if abs(closed[i] - model.neutral[i]) > 1e-6}
+
+
 class Retargeter:
-    def __init__(self, model: SelfModel, limits: SafetyLimits, config: RetargetConfig = RetargetConfig()) -> None:
+    def __init__(self, model: SelfModel, limits: SafetyLimits, config: RetargetConfig = RetargetConfig(),
+                 gaze: GazeController | None = None) -> None:
         self.model = model
+        self.gaze = gaze  # a look-at target overrides eyes, neck and lids while it is fresh
         self.config = config
         self.safety = SafetyLayer(limits, watchdog_s=config.stale_s)
         self._previous = limits.neutral.copy()
@@ -93,6 +105,8 @@ class Retargeter:
     def go_neutral(self) -> None:
         self._latest_time = None
         self._last_raw = None
+        if self.gaze is not None:
+            self.gaze.release()
         self.safety.go_neutral()
 
     def set_enabled(self, enabled: bool) -> None:
@@ -107,4 +121,7 @@ class Retargeter:
     def tick(self, now: float) -> np.ndarray:
         """The command to send at `now` (always within limits and slew rates)."""
         fresh = self._latest_time is not None and now - self._latest_time <= self.config.stale_s
-        return self.safety.step(self._interpolated(now) if fresh else None, now)
+        target = self._interpolated(now) if fresh else None
+        if self.gaze is not None and self.enabled:
+            target = self.gaze.apply(target, now)  # None stays None unless a look-at target is fresh
+        return self.safety.step(target, now)

@@ -1,0 +1,98 @@
+"""Across processes: a geometry_msgs/PointStamped on robot_face/look_at moves face_retarget's commanded eye
+and neck joints toward the point; bad points change nothing and never put a NaN on the wire."""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from ros_helpers import require_rclpy, start_node, stop_process
+
+require_rclpy()
+import rclpy  # noqa: E402
+from geometry_msgs.msg import PointStamped  # noqa: E402
+from rclpy.executors import SingleThreadedExecutor  # noqa: E402
+from std_msgs.msg import Float64MultiArray  # noqa: E402
+
+from talkface_ros.face.description import load_face_description  # noqa: E402
+
+DESCRIPTION = load_face_description()
+NAMES = DESCRIPTION.joint_names
+EYE_YAW, EYE_PITCH, NECK_YAW = NAMES.index("eye_yaw"), NAMES.index("eye_pitch"), NAMES.index("neck_yaw")
+LOWER, UPPER = DESCRIPTION.lower_limits(), DESCRIPTION.upper_limits()
+
+
+class Harness:
+    def __init__(self) -> None:
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node("gaze_test", context=self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self.look_at = self.node.create_publisher(PointStamped, "robot_face/look_at", 10)
+        self.commands: list[np.ndarray] = []
+        self.node.create_subscription(Float64MultiArray, "face_controller/commands",
+                                      lambda m: self.commands.append(np.array(m.data)), 100)
+
+    def publish(self, x: float, y: float, z: float, frame: str = "base_link") -> None:
+        msg = PointStamped()
+        msg.header.frame_id = frame
+        msg.header.stamp = self.node.get_clock().now().to_msg()
+        msg.point.x, msg.point.y, msg.point.z = x, y, z
+        self.look_at.publish(msg)
+
+    def spin_for(self, seconds: float, point: tuple | None = None, frame: str = "base_link") -> None:
+        end = time.monotonic() + seconds
+        next_point = time.monotonic()
+        while time.monotonic() < end:
+            if point is not None and time.monotonic() >= next_point:
+                self.publish(*point, frame=frame)
+                next_point += 0.1
+            self.executor.spin_once(timeout_sec=0.005)
+
+    def close(self) -> None:
+        self.executor.shutdown()
+        self.node.destroy_node()
+        rclpy.shutdown(context=self.context)
+
+
+def test_look_at_moves_the_commanded_eyes_and_neck():
+    retarget = start_node("face_retarget", {"gaze_microsaccade_rad": 0.0, "gaze_blink_interval_max_s": 0.0,
+                                            "gaze_saccade_blink_probability": 0.0, "look_at_timeout_s": 1.0,
+                                            "look_at_release_s": 0.2})
+    harness = Harness()
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and (not harness.commands or harness.look_at.get_subscription_count() == 0):
+            harness.spin_for(0.1)
+        assert harness.commands, "face_retarget published no commands"
+        assert abs(harness.commands[-1][EYE_YAW]) < 1e-9, "no target yet: the eyes rest"
+
+        # a point 1 m ahead, 0.2 rad to the left and a little up, seen from between the eyes
+        eyes = np.array([0.073, 0.0, 0.14])
+        left_up = eyes + np.array([math.cos(0.2), math.sin(0.2), 0.15])
+        harness.spin_for(1.0, point=tuple(left_up))
+        yaw, pitch = harness.commands[-1][EYE_YAW], harness.commands[-1][EYE_PITCH]
+        assert 0.15 < yaw < 0.25 and 0.1 < pitch < 0.2, (yaw, pitch)
+        assert abs(harness.commands[-1][NECK_YAW]) < 1e-6, "within the eyes' range: the neck stays"
+
+        far_right = eyes + np.array([math.cos(-1.0), math.sin(-1.0), 0.0])    # beyond the eyes' range
+        harness.spin_for(1.5, point=tuple(far_right), frame="")
+        assert harness.commands[-1][NECK_YAW] < -0.4, "the neck took over"
+        assert harness.commands[-1][EYE_YAW] < -0.2
+
+        harness.spin_for(0.3, point=(math.nan, 0.0, 1.0))                     # ignored: nothing changes
+        harness.spin_for(0.3, point=(math.inf, 0.0, 1.0))
+        assert harness.commands[-1][NECK_YAW] < -0.4
+
+        harness.spin_for(1.6)                                                   # stale: ease back to rest
+        assert abs(harness.commands[-1][EYE_YAW]) < 0.02 and abs(harness.commands[-1][NECK_YAW]) < 0.02
+
+        sent = np.array(harness.commands)
+        assert np.all(np.isfinite(sent))
+        assert np.all(sent >= LOWER - 1e-9) and np.all(sent <= UPPER + 1e-9)
+    finally:
+        harness.close()
+        output = stop_process(retarget)
+    assert "ignoring a look-at target" in output, output[-2000:]
