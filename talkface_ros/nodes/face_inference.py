@@ -38,7 +38,7 @@ PARAMETERS = (
     ParamSpec("lookahead", 0, "future audio frames (20 ms each) the model may see: latency for accuracy", min=0, max=3),
     ParamSpec("seed", 0, "noise seed of the one-step diffusion sampler", min=0, max=2**31 - 1),
     ParamSpec("sample_rate", 16000, "sample rate of the incoming PCM (resampled to 16 kHz if different)", min=8000, max=48000),
-    ParamSpec("emotion", "neutral", "initial emotion, label[:intensity] (face/emotion changes it)"),
+    ParamSpec("emotion", "neutral", "initial emotion, label[:intensity] (face/emotion or robot_face/expression changes it)"),
     ParamSpec("emotion_transition_s", 0.2, "time to move from one emotion to another", min=0.0, max=5.0),
     ParamSpec("idle_timeout_s", 0.5, "no audio for this long ends the stream: state reset, idle face", min=0.05, max=60.0),
     ParamSpec("idle_animation", True, "publish an idle face (blinks, small head motion) while no audio arrives"),
@@ -82,7 +82,9 @@ class FaceInferenceNode(Node):
         frames_qos = QoSProfile(depth=FRAME_QUEUE_DEPTH, durability=DurabilityPolicy.TRANSIENT_LOCAL)
         self.publisher = self.create_publisher(JointState, "face/blendshapes", frames_qos)
         self._subscribe_audio(p["audio_msg_type"])
-        self.create_subscription(String, "face/emotion", self._on_emotion, 10)
+        # robot_face/expression: the ROS4HRI / PAL name for the same input (label[:intensity])
+        for topic in ("face/emotion", "robot_face/expression"):
+            self.create_subscription(String, topic, lambda msg, topic=topic: self._on_emotion(msg, topic), 10)
         self.create_service(SetBool, "~/set_enabled", self._on_set_enabled)
         self.create_service(Trigger, "~/go_neutral", self._on_go_neutral)
         self.create_timer(1.0 / self.frame_rate, self._on_tick)
@@ -114,11 +116,11 @@ class FaceInferenceNode(Node):
         self.create_subscription(AudioData, "audio/pcm",
                                  lambda m: self._on_pcm(np.frombuffer(bytes(m.data), dtype="<i2")), sensor_qos(AUDIO_QUEUE_DEPTH))
 
-    def _on_emotion(self, msg: String) -> None:
+    def _on_emotion(self, msg: String, topic: str = "face/emotion") -> None:
         try:
             self.emotion.set_target(parse_emotion(msg.data))
         except ValueError as error:
-            self.get_logger().warning(f"ignoring face/emotion {msg.data!r}: {error}")
+            self.get_logger().warning(f"ignoring {topic} {msg.data!r}: {error}")
 
     def _on_set_enabled(self, request: SetBool.Request, response: SetBool.Response) -> SetBool.Response:
         self.enabled = bool(request.data)
