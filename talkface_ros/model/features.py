@@ -7,6 +7,8 @@ face frame t's interval [320 t, 320 (t + 1)).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 SAMPLE_RATE = 16000
@@ -172,3 +174,74 @@ class StreamingTokens:
         tokens = tokens_from_mel(mel)
         self._pending = mel[tokens.shape[0] * MELS_PER_TOKEN:]
         return tokens
+
+
+NATS_PER_DB = float(np.log(10.0) / 10.0)  # a power ratio of 1 dB in natural-log units
+
+
+@dataclass(frozen=True)
+class LevelNormConfig:
+    """Causal automatic gain on the tokens (`LevelNormaliser`), so that a quiet or a loud speaker looks like one
+    at the training corpus's level. Levels are natural logs of the mean mel power of a token."""
+
+    reference: float = 2.4  # the level speech is brought to (the median of the tracked level on corpus3's speech)
+    attack: float = 0.5  # share of the gap closed per token when the level rises (~ 30 ms to a new speaker)
+    release_db_per_s: float = 6.0  # how fast the tracked level falls in quiet stretches (keeps the syllable envelope)
+    max_gain_db: float = 45.0  # no more gain than this: silence and hiss stay quiet
+
+
+class LevelNormaliser:
+    """Tokens in, tokens out, one at a time and in order, so that any chunking gives the same values bit for bit.
+
+    The level follows the token's mean mel power (floor removed) up quickly (`attack`) and down slowly (`release`),
+    never below reference - max_gain. Each token's power is scaled by exp(reference - level) with the log floor
+    kept where it was: P' = (P - F) g + F, F = LOG_FLOOR, so digital silence stays at SILENT_TOKEN and a quiet
+    speaker looks like the same speaker recorded louder."""
+
+    def __init__(self, config: LevelNormConfig = LevelNormConfig()) -> None:
+        self.config = config
+        self._release = config.release_db_per_s * NATS_PER_DB * SAMPLES_PER_FRAME / SAMPLE_RATE
+        self._lowest = config.reference - config.max_gain_db * NATS_PER_DB
+        self.reset()
+
+    def reset(self) -> None:
+        self.level = self._lowest
+
+    def push(self, tokens: np.ndarray) -> np.ndarray:
+        """[n, TOKEN_DIM] raw log-mel tokens -> the same shape, normalised (float32)."""
+        tokens = np.asarray(tokens)
+        out = np.empty(tokens.shape, dtype=np.float32)
+        c = self.config
+        for i in range(len(tokens)):
+            power = np.maximum(np.exp(tokens[i].astype(np.float64)) - LOG_FLOOR, 0.0)
+            energy = float(np.log(np.sum(power) / TOKEN_DIM + 1e-12))
+            if energy > self.level:
+                self.level += c.attack * (energy - self.level)
+            else:
+                self.level = max(self.level - self._release, self._lowest)
+            out[i] = np.log(power * np.exp(c.reference - self.level) + LOG_FLOOR)
+        return out
+
+
+def normalise_levels(tokens: np.ndarray, config: LevelNormConfig = LevelNormConfig()) -> np.ndarray:
+    """Offline: a whole utterance's tokens through a fresh `LevelNormaliser`."""
+    return LevelNormaliser(config).push(tokens)
+
+
+def level_norm_config(model_config: dict) -> LevelNormConfig | None:
+    """The normaliser of a model's config (config.json / ModelConfig.to_dict()): None where `level_norm` is off or
+    missing (models from before it see the raw log-mel)."""
+    if not model_config.get("level_norm", False):
+        return None
+    defaults = LevelNormConfig()
+    return LevelNormConfig(
+        reference=float(model_config.get("level_norm_reference", defaults.reference)),
+        attack=float(model_config.get("level_norm_attack", defaults.attack)),
+        release_db_per_s=float(model_config.get("level_norm_release_db_per_s", defaults.release_db_per_s)),
+        max_gain_db=float(model_config.get("level_norm_max_gain_db", defaults.max_gain_db)))
+
+
+def model_tokens(pcm: np.ndarray, level_norm: LevelNormConfig | None = None) -> np.ndarray:
+    """Offline: what a model's encoder reads, `audio_tokens` then the model's level normaliser (if any)."""
+    tokens = audio_tokens(pcm)
+    return tokens if level_norm is None else normalise_levels(tokens, level_norm)

@@ -42,6 +42,13 @@ class ModelConfig:
     # the student generates the residual over the aux head's estimate of its frame (regression mean + diffusion
     # residual): frame t = aux_head(h[t]) + one step. Old configs (without the key) are plain students.
     residual_student: bool = False
+    # causal level normalisation of the tokens before the encoder (features.LevelNormaliser with these settings);
+    # old configs (without the key) have none and see the raw log-mel
+    level_norm: bool = False
+    level_norm_reference: float = 2.4
+    level_norm_attack: float = 0.5
+    level_norm_release_db_per_s: float = 6.0
+    level_norm_max_gain_db: float = 45.0
 
     def to_dict(self) -> dict:
         return asdict(self)

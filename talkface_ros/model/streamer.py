@@ -15,7 +15,8 @@ import numpy as np
 from talkface_ros.face.arkit import FRAME_SIZE, sanitize_frames
 from talkface_ros.face.emotion import EMOTION_INDEX, EMOTIONS
 from talkface_ros.model.files import CONFIG, ModelFileError, read_json
-from talkface_ros.model.features import SAMPLE_RATE, SAMPLES_PER_FRAME, SILENT_TOKEN, TOKEN_DIM, StreamingTokens
+from talkface_ros.model.features import (SAMPLE_RATE, SAMPLES_PER_FRAME, SILENT_TOKEN, TOKEN_DIM, LevelNormaliser,
+                                         StreamingTokens, level_norm_config)
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +180,7 @@ class FaceStreamer:
                             int(config["d_model"]) // int(config["n_head"]))
         self.threads = int(threads)
         self.residual = bool(config.get("residual_student", False))
+        self.level_norm = level_norm_config(config)  # None: the model reads the raw log-mel (models before it)
         self.backend = (_OrtBackend(directory, threads, self.residual) if backend == "onnxruntime"
                         else _TorchBackend(directory, threads))
         self._emotion = emotion_vector("neutral", 1.0)
@@ -202,6 +204,7 @@ class FaceStreamer:
     def reset(self) -> None:
         """Forget all audio and generated frames; the noise generator restarts from the seed."""
         self.tokens = StreamingTokens()
+        self.normaliser = LevelNormaliser(self.level_norm) if self.level_norm is not None else None
         self.k_cache = np.zeros(self.cache_shape, dtype=np.float32)
         self.v_cache = np.zeros(self.cache_shape, dtype=np.float32)
         self.history = np.zeros((1, self.history_len, FRAME_SIZE), dtype=np.float32)
@@ -263,7 +266,10 @@ class FaceStreamer:
             pcm = pcm.reshape(-1)
         self.samples_in += len(pcm)
         frames = []
-        for token in self.tokens.push(pcm):
+        tokens = self.tokens.push(pcm)
+        if self.normaliser is not None:
+            tokens = self.normaliser.push(tokens)
+        for token in tokens:
             frame = self.step_token(token)
             if frame is not None:
                 frames.append(frame)
@@ -302,6 +308,8 @@ class FaceStreamer:
             out, h_all = self._encode_and_denoise_pipelined(samples, n_tokens, noise, n_frames)
         else:
             tokens = audio_tokens(samples)
+            if self.normaliser is not None:
+                tokens = self.normaliser.push(tokens)
             padded = np.full((1, n_windows * self.window, TOKEN_DIM), SILENT_TOKEN, dtype=np.float32)
             padded[0, :n_tokens] = tokens
             h_all = self.backend.encode_all(padded)[0]
@@ -348,8 +356,9 @@ class FaceStreamer:
 
         def encode(a: int, b: int) -> None:  # chunks run one after the other on the worker (one thread)
             t1 = min(b * W, n_tokens)
-            if t1 > a * W:
-                tokens[0, a * W:t1] = tokens_between(context, a * W, t1)
+            if t1 > a * W:  # in order, so the level normaliser carries its state from chunk to chunk
+                piece = tokens_between(context, a * W, t1)
+                tokens[0, a * W:t1] = piece if self.normaliser is None else self.normaliser.push(piece)
             h, state[0] = self.backend.encode_chunk(tokens[:, a * W:b * W], state[0])
             h_all[a * W:b * W] = h[0]
 

@@ -1,0 +1,111 @@
+"""The causal level normaliser of the front end (features.LevelNormaliser) and the models that carry it:
+any chunking gives the same tokens bit for bit, a quiet speaker looks like a loud one, silence stays silent,
+the syllable envelope survives, and FaceStreamer's streaming, offline and two-thread paths all apply it."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from talkface_ros.face.arkit import FRAME_SIZE
+from talkface_ros.model.features import (NATS_PER_DB, SILENT_TOKEN, LevelNormaliser, audio_tokens, level_norm_config,
+                                         model_tokens, normalise_levels)
+from model_helpers import speech_like_pcm
+
+
+def _float_speech(seconds: float, seed: int = 0) -> np.ndarray:
+    return speech_like_pcm(seconds, seed=seed).astype(np.float64) / 32768.0
+
+
+def test_any_chunking_gives_the_same_tokens_bit_for_bit():
+    tokens = audio_tokens(speech_like_pcm(3.0, seed=1))
+    whole = normalise_levels(tokens)
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        norm, pieces, i = LevelNormaliser(), [], 0
+        while i < len(tokens):
+            n = int(rng.integers(0, 17))
+            pieces.append(norm.push(tokens[i:i + n]))
+            i += n
+        np.testing.assert_array_equal(np.concatenate(pieces), whole)
+
+
+def test_a_quiet_speaker_looks_like_a_loud_one():
+    x = _float_speech(3.0, seed=2)
+    loud, quiet = audio_tokens(x), audio_tokens(x * 10 ** (-30 / 20))
+    settle = 25  # half a second
+    raw_gap = float(np.mean(loud[settle:] - quiet[settle:]))
+    assert raw_gap > 4.0  # 30 dB is 6.9 nats where the floor does not hide it
+    gap = float(np.mean(np.abs(normalise_levels(loud)[settle:] - normalise_levels(quiet)[settle:])))
+    assert gap < 0.1 * raw_gap, (gap, raw_gap)
+
+
+def test_silence_stays_silent_and_the_envelope_survives():
+    silence = audio_tokens(np.zeros(16000))
+    np.testing.assert_allclose(normalise_levels(silence), SILENT_TOKEN, atol=1e-3)
+    x = _float_speech(3.0, seed=3)
+    dip = slice(int(1.5 * 16000), int(1.7 * 16000))  # a 200 ms closure, 25 dB down
+    x[dip] *= 10 ** (-25 / 20)
+    tokens = normalise_levels(audio_tokens(x))
+    power = np.log(np.exp(tokens.astype(np.float64)).mean(axis=1))
+    inside, before = power[76:84].mean(), power[60:74].mean()
+    assert before - inside > 20 * NATS_PER_DB
+
+
+def test_models_without_the_flag_read_raw_tokens():
+    assert level_norm_config({"d_model": 128}) is None
+    assert level_norm_config({"level_norm": False}) is None
+    cfg = level_norm_config({"level_norm": True, "level_norm_max_gain_db": 30.0})
+    assert cfg is not None and cfg.max_gain_db == 30.0
+    pcm = speech_like_pcm(1.0)
+    np.testing.assert_array_equal(model_tokens(pcm, None), audio_tokens(pcm))
+    assert not np.array_equal(model_tokens(pcm, cfg), audio_tokens(pcm))
+
+
+@pytest.fixture(scope="module")
+def level_model_dir(tmp_path_factory):
+    from talkface_ros.model.checkpoint import save_checkpoint
+    from talkface_ros.model.export import export_onnx
+    from talkface_ros.model.network import FaceModel, ModelConfig
+
+    torch.manual_seed(0)
+    model = FaceModel(ModelConfig(d_model=32, n_layer=2, n_head=2, window=8, den_hidden=32, den_layers=1, history=3,
+                                  residual_student=True, level_norm=True))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.2 * torch.randn_like(p))
+        model.face_mean.fill_(0.3)
+        model.face_std.fill_(0.2)
+    d = tmp_path_factory.mktemp("level_model")
+    save_checkpoint(model.eval(), d)
+    export_onnx(model.eval(), d)
+    return d
+
+
+def test_streamer_carries_the_normaliser_streaming_offline_and_pipelined(level_model_dir):
+    from talkface_ros.model.checkpoint import load_checkpoint
+    from talkface_ros.model.streamer import FaceStreamer
+
+    assert load_checkpoint(level_model_dir)[0].cfg.level_norm
+    pcm = speech_like_pcm(6.1, seed=4)
+    s = FaceStreamer.from_pretrained(level_model_dir, seed=3)
+    assert s.level_norm is not None
+    rng = np.random.default_rng(1)
+    frames, i = [], 0
+    while i < len(pcm):
+        n = int(rng.integers(1, 900))
+        frames += s.push(pcm[i:i + n])
+        i += n
+    frames += s.flush()
+    streamed = np.stack([f.values for f in frames])
+    offline = s.animate(pcm)
+    assert offline.shape == streamed.shape == (-(-len(pcm) // 320), FRAME_SIZE)
+    np.testing.assert_allclose(offline, streamed, atol=1e-4, rtol=0)
+    two = FaceStreamer.from_pretrained(level_model_dir, seed=3, threads=2).animate(pcm)
+    np.testing.assert_allclose(two, offline, atol=1e-4, rtol=0)
+    # the torch backend (the training-side encoder) reads the same normalised tokens
+    torch_s = FaceStreamer.from_pretrained(level_model_dir, seed=3, backend="torch")
+    np.testing.assert_allclose(np.stack([f.values for f in torch_s.push(pcm) + torch_s.flush()]), streamed, atol=1e-4)
+    # and the normaliser matters: the same audio 30 dB down gives nearly the same frames
+    quiet = np.round(pcm.astype(np.float64) * 10 ** (-30 / 20)).astype(np.int16)
+    np.testing.assert_allclose(s.animate(quiet)[25:], offline[25:], atol=0.05)
