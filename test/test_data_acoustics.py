@@ -131,3 +131,40 @@ def test_quiet_condition_level():
 def test_unknown_condition_is_refused():
     with pytest.raises(ValueError, match="unknown condition"):
         degrade_items(_items(), "underwater")
+
+
+def _augmenter():
+    from talkface_ros.data.augment import RoomAugmenter, RoomAugmentConfig
+
+    rng = np.random.default_rng(0)
+    rirs = [acoustics.room_impulse_response(np.random.default_rng(k), 0.5) for k in range(2)]
+    talkers = [acoustics.to_int16(_speech_like(rng, 0.8)) for _ in range(5)]
+    return RoomAugmenter(rirs, talkers, RoomAugmentConfig())
+
+
+def test_room_augmenter_is_seeded_keeps_length_and_spans_the_gain_range():
+    aug = _augmenter()
+    x = acoustics.to_int16(_speech_like(np.random.default_rng(3), 1.2))
+    a = [aug(x, np.random.default_rng(k)) for k in range(40)]
+    b = [aug(x, np.random.default_rng(k)) for k in range(40)]
+    for u, v in zip(a, b):
+        np.testing.assert_array_equal(u, v)
+        assert u.shape == (len(x),) and u.dtype == np.float32 and np.abs(u).max() <= 1.0
+    ref = np.sqrt(np.mean(acoustics.to_float(x) ** 2))
+    levels = [20 * np.log10(np.sqrt(np.mean(u.astype(np.float64) ** 2)) / ref + 1e-12) for u in a]
+    assert min(levels) < -25.0  # quiet microphones
+    assert any(np.mean(np.abs(u) >= 0.999) > 0.01 for u in a)  # overdriven, clipped ones
+    assert len({round(v, 3) for v in levels}) > 30  # the draws differ
+
+
+def test_clips_through_the_level_normaliser(tmp_path):
+    from talkface_ros.model.data import clip_from_utterance
+    from talkface_ros.model.features import LevelNormConfig, audio_tokens, normalise_levels
+    from talkface_ros.data.corpus import Utterance
+
+    audio = acoustics.to_int16(_speech_like(np.random.default_rng(5), 1.0))
+    T = -(-len(audio) // 320)
+    utt = Utterance("u", audio, np.zeros((T, 55), np.float32), np.zeros(T, np.uint8), np.zeros(T, np.int8))
+    np.testing.assert_array_equal(clip_from_utterance(utt).tokens, audio_tokens(audio)[:T])
+    normed = clip_from_utterance(utt, level_norm=LevelNormConfig()).tokens
+    np.testing.assert_array_equal(normed, normalise_levels(audio_tokens(audio))[:T])

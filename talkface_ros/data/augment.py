@@ -102,3 +102,84 @@ def augment(audio: np.ndarray, rng: np.random.Generator, config: AugmentConfig =
         x = x / peak * min(peak, 0.9)  # normalise clipping headroom before gain
     x = x * 10 ** (float(rng.uniform(*config.gain_db)) / 20)
     return np.clip(x, -1.0, 1.0).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class RoomAugmentConfig:
+    """The room-acoustics chain (`RoomAugmenter`): what a robot's microphone hears (issue 18)."""
+
+    rooms: int = 40  # a pool of pyroomacoustics rooms, drawn once per training from its seed
+    rt60_s: tuple[float, float] = (0.2, 1.0)
+    p_room: float = 0.5
+    talkers: int = 300  # utterances of the corpus kept as babble talkers
+    p_babble: float = 0.3
+    babble_talkers: tuple[int, int] = (1, 6)
+    babble_snr_db: tuple[float, float] = (0.0, 20.0)
+    p_noise: float = 0.3
+    snr_db: tuple[float, float] = (0.0, 30.0)
+    p_servo: float = 0.15
+    servo_snr_db: tuple[float, float] = (5.0, 25.0)
+    p_band: float = 0.3
+    p_resample: float = 0.2
+    p_gain: float = 0.7
+    gain_db: tuple[float, float] = (-40.0, 20.0)  # from the corpus level; above 0 dBFS it clips
+
+
+class RoomAugmenter:
+    """`augmenter(audio, rng) -> audio`: a reverberant room (from a seeded pool of pyroomacoustics RIRs), other
+    talkers (babble of the corpus's own voices), noise, servo whine + hum, band limits, resampling, then a gain of
+    -40..+20 dB with a hard clip at full scale. Same length, float32 in [-1, 1]; labels stay aligned (the RIRs
+    start at their direct path)."""
+
+    def __init__(self, rirs: list[np.ndarray], talkers: list[np.ndarray],
+                 config: RoomAugmentConfig = RoomAugmentConfig()) -> None:
+        self.rirs, self.talkers, self.config = rirs, talkers, config
+
+    @classmethod
+    def from_corpus(cls, corpus_dir: str, seed: int, config: RoomAugmentConfig = RoomAugmentConfig()) -> "RoomAugmenter":
+        from dataclasses import replace as _replace
+
+        from talkface_ros.data import acoustics
+        from talkface_ros.data.corpus import Corpus
+
+        rng = np.random.default_rng([seed, 18])
+        room = _replace(acoustics.RoomConfig(), fit_iterations=1)
+        rirs = [acoustics.room_impulse_response(rng, float(rng.uniform(*config.rt60_s)), room)
+                for _ in range(config.rooms)]
+        talkers = []
+        for utt in Corpus(corpus_dir).utterances("train"):
+            if len(talkers) >= config.talkers:
+                break
+            talkers.append(utt.audio)
+        return cls(rirs, talkers, config)
+
+    def __call__(self, audio: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        from talkface_ros.data import acoustics
+
+        c = self.config
+        x = acoustics.to_float(np.asarray(audio))
+        x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+        n = len(x)
+        if n == 0:
+            return x
+        if self.rirs and rng.random() < c.p_room:
+            x = acoustics.reverberate(x, self.rirs[int(rng.integers(len(self.rirs)))])
+        if self.talkers and rng.random() < c.p_babble:
+            k = int(rng.integers(c.babble_talkers[0], c.babble_talkers[1] + 1))
+            picks = rng.choice(len(self.talkers), size=min(k, len(self.talkers)), replace=False)
+            noise = acoustics.babble(rng, [acoustics.to_float(self.talkers[int(i)]) for i in picks], n)
+            x = acoustics.mix_at_snr(x, noise, float(rng.uniform(*c.babble_snr_db)))
+        if rng.random() < c.p_noise:
+            x = add_noise(x, rng, float(rng.uniform(*c.snr_db)))
+        if rng.random() < c.p_servo:
+            x = acoustics.mix_at_snr(x, acoustics.servo_noise(rng, n), float(rng.uniform(*c.servo_snr_db)))
+        if rng.random() < c.p_band:
+            x = band_limit(x, rng)
+        if rng.random() < c.p_resample:
+            rate = int(rng.choice([8000, 11025, 22050]))
+            g = np.gcd(rate, SAMPLE_RATE)
+            x = _fit_length(resample_poly(resample_poly(x, rate // g, SAMPLE_RATE // g), SAMPLE_RATE // g, rate // g)
+                            .astype(np.float32), n)
+        if rng.random() < c.p_gain:
+            x = acoustics.gain(x, float(rng.uniform(*c.gain_db)))
+        return np.clip(x, -1.0, 1.0).astype(np.float32)

@@ -2,7 +2,9 @@
 
 Two augmentations aim at what the synthetic corpus lacks, real voices and real rooms:
   - `load_clips(..., audio_copies=N, rng=...)`: N extra copies of each clip whose audio went through
-    `talkface_ros.data.augment` (reverberation, band limits, noise, resampling, gain) before the front end;
+    `talkface_ros.data.augment` (reverberation, band limits, noise, resampling, gain) before the front end, or
+    through a `RoomAugmenter` (`TrainConfig.augment = "room"`: pyroomacoustics rooms, babble of the corpus's
+    voices, servo whine, -40..+20 dB with clipping); tokens go through the model's level normaliser if it has one;
   - `spectral_jitter`, per crop: a vocal-tract-length warp of the mel axis (formants scaled by a factor
     exp(U(-warp, warp))) and a spectral tilt (a straight line in log power across the mel bins: microphone
     and voice colour).
@@ -12,12 +14,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
 
 from talkface_ros.face.emotion import EMOTION_INDEX, EMOTIONS
-from talkface_ros.model.features import MEL_CENTRES_HZ, N_MELS, SILENT_TOKEN, TOKEN_DIM, _hz_to_mel, audio_tokens
+from talkface_ros.model.features import (MEL_CENTRES_HZ, N_MELS, SILENT_TOKEN, TOKEN_DIM, LevelNormConfig, _hz_to_mel,
+                                         model_tokens)
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +35,10 @@ class Clip:
     id: str = ""
 
 
-def clip_from_utterance(utt, audio: np.ndarray | None = None) -> Clip:
-    """audio: the utterance's audio replaced (an augmented copy, same length)."""
-    tokens = audio_tokens(utt.audio if audio is None else audio)
+def clip_from_utterance(utt, audio: np.ndarray | None = None, level_norm: LevelNormConfig | None = None) -> Clip:
+    """audio: the utterance's audio replaced (an augmented copy, same length); level_norm: the model's
+    normaliser, run over the whole utterance from its start as the streamer runs it."""
+    tokens = model_tokens(utt.audio if audio is None else audio, level_norm)
     T = min(len(tokens), len(utt.frames))
     emotion = np.zeros(len(EMOTIONS), dtype=np.float32)
     emotion[EMOTION_INDEX.get(utt.emotion, 0)] = float(utt.intensity)
@@ -42,24 +47,28 @@ def clip_from_utterance(utt, audio: np.ndarray | None = None) -> Clip:
 
 
 def load_clips(corpus_dir: str, split: str, limit: int | None = None, audio_copies: int = 0,
-               rng: np.random.Generator | None = None) -> list[Clip]:
+               rng: np.random.Generator | None = None, level_norm: LevelNormConfig | None = None,
+               augmenter: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None) -> list[Clip]:
     """The utterances of `split` (at most `limit`), each followed by `audio_copies` augmented copies
-    (augmented audio, the same labels; `rng` draws the augmentations: seed it for a reproducible run)."""
+    (augmented audio, the same labels; `rng` draws the augmentations: seed it for a reproducible run).
+    augmenter: `data.augment.augment` unless given (e.g. a `RoomAugmenter`); level_norm: the model's normaliser."""
     from talkface_ros.data.augment import augment
     from talkface_ros.data.corpus import Corpus
+
+    augmenter = augmenter or augment
 
     if audio_copies and rng is None:
         raise ValueError("audio_copies needs an rng")
     clips = []
     n_utts = 0
     for utt in Corpus(corpus_dir).utterances(split):
-        clip = clip_from_utterance(utt)
+        clip = clip_from_utterance(utt, level_norm=level_norm)
         if len(clip.tokens) == 0:
             continue
         clips.append(clip)
         for k in range(audio_copies):
-            noisy = np.clip(np.round(augment(utt.audio, rng) * 32767.0), -32768, 32767).astype(np.int16)
-            copy = clip_from_utterance(utt, noisy)
+            noisy = np.clip(np.round(augmenter(utt.audio, rng) * 32767.0), -32768, 32767).astype(np.int16)
+            copy = clip_from_utterance(utt, noisy, level_norm)
             copy.id = f"{utt.id}+aug{k}"
             clips.append(copy)
         n_utts += 1

@@ -17,7 +17,8 @@ import torch
 import torch.nn.functional as F
 
 from talkface_ros.face.arkit import INDEX
-from talkface_ros.model.checkpoint import CARD, load_checkpoint, read_json, save_checkpoint
+from talkface_ros.model.checkpoint import CARD, CONFIG, load_checkpoint, read_json, save_checkpoint
+from talkface_ros.model.features import level_norm_config
 from talkface_ros.model.data import Batch, feature_stats, load_clips, sample_batch, spectral_jitter
 from talkface_ros.model.diffusion import ddim_sample, student_x0, v_loss
 from talkface_ros.model.network import Denoiser, FaceModel, ModelConfig
@@ -46,6 +47,7 @@ class TrainConfig:
     history_drop: float = 0.0  # this fraction of frames sees the clip-start (all-zero) history instead
     causal_history: float = 0.0  # this fraction of crops is conditioned on the aux head's causal estimates
     audio_copies: int = 1  # augmented copies of each training clip (data.load_clips)
+    augment: str = "basic"  # the copies' chain: "basic" (data.augment.augment) or "room" (data.augment.RoomAugmenter)
     spec_warp: float = 0.12  # vocal-tract warp range, log of the formant factor (data.spectral_jitter)
     spec_tilt: float = 2.0  # spectral tilt range, natural-log power units end to end
     ema: float = 0.0  # decay of an exponential moving average of the weights (0: off); checkpoints hold the average
@@ -75,6 +77,7 @@ class DistillConfig:
     student_layers: int = 0  # fewer residual blocks than the teacher (0: as many): the first ones are kept
     causal_history: float = 0.0  # as TrainConfig.causal_history
     audio_copies: int = 1  # as TrainConfig.audio_copies
+    augment: str = "basic"  # as TrainConfig.augment
     spec_warp: float = 0.12
     spec_tilt: float = 2.0
     seed: int = 1
@@ -243,13 +246,32 @@ def evaluate_teacher(model: FaceModel, clips, seed: int = 123, batches: int = 4)
     return {"val_v_loss": float(np.mean(losses)), "val_aux_mse": float(np.mean(aux))}
 
 
+def training_clips(corpus: str, limit: int | None, copies: int, seed: int, augment: str,
+                   model_config: dict) -> list:
+    """The train split with `copies` augmented copies of each clip (seeded by `seed`), through the model's level
+    normaliser if it has one."""
+
+    augmenter = None
+    if augment == "room" and copies:
+        from talkface_ros.data.augment import RoomAugmenter
+
+        t0 = time.time()
+        augmenter = RoomAugmenter.from_corpus(corpus, seed)
+        log.info("room augmentation: %d rooms, %d talkers (%.0f s)", len(augmenter.rirs), len(augmenter.talkers),
+                 time.time() - t0)
+    elif augment != "basic":
+        raise ValueError(f"unknown augment {augment!r} (basic, room)")
+    return load_clips(corpus, "train", limit, copies, np.random.default_rng([seed, 7]),
+                      level_norm_config(model_config), augmenter)
+
+
 def train(corpus: str, out: str, tcfg: TrainConfig, mcfg: ModelConfig, resume: bool = True,
           limit: int | None = None) -> FaceModel:
     torch.set_num_threads(tcfg.threads)
     torch.manual_seed(tcfg.seed)
     out_dir = Path(out)
-    clips = load_clips(corpus, "train", limit, tcfg.audio_copies, np.random.default_rng([tcfg.seed, 7]))
-    val = load_clips(corpus, "val", limit) or clips[:8]
+    clips = training_clips(corpus, limit, tcfg.audio_copies, tcfg.seed, tcfg.augment, mcfg.to_dict())
+    val = load_clips(corpus, "val", limit, level_norm=level_norm_config(mcfg.to_dict())) or clips[:8]
     if not clips:
         raise ValueError(f"no training utterances in {corpus}")
     start_step, extra, card = 0, {}, {}
@@ -286,7 +308,8 @@ def train(corpus: str, out: str, tcfg: TrainConfig, mcfg: ModelConfig, resume: b
     for step in bar:
         for group in opt.param_groups:
             group["lr"] = lr_at(step, tcfg.steps, tcfg.lr, tcfg.warmup)
-        batch = sample_batch(clips, tcfg.batch, tcfg.seq, mcfg.history, int(rng.integers(0, mcfg.max_lookahead + 1)), rng)
+        batch = sample_batch(clips, tcfg.batch, tcfg.seq, mcfg.history, int(rng.integers(0, mcfg.max_lookahead + 1)), rng,
+                             gain_db=0.0 if mcfg.level_norm else 12.0)  # the normaliser undoes a level shift
         batch = jitter_tokens(batch, rng, tcfg.spec_warp, tcfg.spec_tilt)
         h = model.encoder(batch.tokens)
         if tcfg.causal_history > 0.0:
@@ -331,7 +354,8 @@ def distill(teacher_dir: str, corpus: str, out: str, dcfg: DistillConfig, resume
     torch.set_num_threads(dcfg.threads)
     torch.manual_seed(dcfg.seed)
     out_dir = Path(out)
-    clips = load_clips(corpus, "train", limit, dcfg.audio_copies, np.random.default_rng([dcfg.seed, 7]))
+    clips = training_clips(corpus, limit, dcfg.audio_copies, dcfg.seed, dcfg.augment,
+                           read_json(Path(teacher_dir) / CONFIG))
     start_step = 0
     if resume and (out_dir / "model.safetensors").is_file() and read_json(out_dir / CARD).get("distill"):
         model, card, extra = load_checkpoint(out_dir)
@@ -372,7 +396,8 @@ def distill(teacher_dir: str, corpus: str, out: str, dcfg: DistillConfig, resume
         for group in opt.param_groups:
             group["lr"] = lr_at(step, dcfg.steps, dcfg.lr, 50)
         L = int(rng.integers(0, model.cfg.max_lookahead + 1))
-        batch = sample_batch(clips, dcfg.batch, dcfg.seq, model.cfg.history, L, rng)
+        batch = sample_batch(clips, dcfg.batch, dcfg.seq, model.cfg.history, L, rng,
+                             gain_db=0.0 if model.cfg.level_norm else 12.0)
         batch = jitter_tokens(batch, rng, dcfg.spec_warp, dcfg.spec_tilt)
         with torch.no_grad():
             h = model.encoder(batch.tokens)

@@ -22,7 +22,8 @@ def _overrides(items: list[str], *configs) -> None:
         key, _, value = item.partition("=")
         for cfg in configs:
             if hasattr(cfg, key):
-                setattr(cfg, key, type(getattr(cfg, key))(json.loads(value)))
+                current = getattr(cfg, key)  # strings as given (--set augment=room), the rest as JSON
+                setattr(cfg, key, value if isinstance(current, str) else type(current)(json.loads(value)))
                 break
         else:
             raise SystemExit(f"unknown config field {key!r}")
