@@ -29,7 +29,7 @@ from talkface_ros.speech.tts import ENGINES, TtsConfig, TtsError, make_engine
 FRAME_S = 0.02
 # publish -> face/blendshapes frame out, lookahead 0, measured on this machine (docs/speech.md,
 # bench/bench_speech_sync.py); a robot adds its retarget -> servo latency here
-DEFAULT_CHAIN_LATENCY_S = 0.005
+DEFAULT_CHAIN_LATENCY_S = 0.003
 
 PARAMETERS = (
     ParamSpec("engine", "auto", "TTS engine: auto = piper when piper_model is set and usable, else espeak-ng",
