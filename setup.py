@@ -28,6 +28,7 @@ NODES = {
     "face_sim": "talkface_ros.nodes.face_sim:main",
     "face_inference": "talkface_ros.nodes.face_inference:main",
     "face_recorder": "talkface_ros.nodes.face_recorder:main",
+    "speech": "talkface_ros.nodes.speech:main",
 }
 
 setup(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 
-NODES = ("audio_capture", "face_inference", "face_retarget", "face_sim", "servo_driver", "face_recorder")
+NODES = ("audio_capture", "face_inference", "face_retarget", "face_sim", "servo_driver", "face_recorder", "speech")
 
 
 def table(node: str) -> str:

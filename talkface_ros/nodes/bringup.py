@@ -131,6 +131,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--record-dir", default="", help="record blendshapes, commands and latency here")
     parser.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0 = until Ctrl-C)")
     parser.add_argument("--dry-run", action="store_true", help="print the node commands and exit")
+    parser.add_argument("--speech", action="store_true",
+                        help="a speaking robot: the speech node (text on `say`, TTS, speaker) feeds the face instead "
+                             "of audio_capture; face_inference gets lookahead 2 unless --lookahead says otherwise")
 
 
 def options_from_args(args: argparse.Namespace) -> GraphOptions:
@@ -141,6 +144,7 @@ def options_from_args(args: argparse.Namespace) -> GraphOptions:
         lookahead=args.lookahead, hardware=args.hardware, port=args.port, neck_port=args.neck_port,
         record_dir=str(Path(args.record_dir).resolve()) if args.record_dir else "",
         stop_at_end=stops_at_end(args),
+        speech=args.speech,
     )
 
 

@@ -42,6 +42,7 @@ class GraphOptions:
     stop_at_end: bool = False                # audio_capture exits at the end of the WAV (file profile: always)
     use_ros2_control: bool = False           # hardware: commands go to a ros2_control controller, no servo_driver
     control_rate: float = 100.0
+    speech: bool = False                     # a speaking robot: the speech node (TTS) feeds the face, no audio_capture
 
     def validate(self) -> None:
         if self.profile not in PROFILES:
@@ -56,6 +57,9 @@ class GraphOptions:
             raise ValueError("the file profile needs record_dir for its outputs")
         if self.hardware not in HARDWARE_TYPES:
             raise ValueError(f"hardware must be one of {HARDWARE_TYPES}, got {self.hardware!r}")
+        if self.speech and (self.audio_source != "microphone" or self.profile not in ("sim", "hardware")):
+            raise ValueError("speech: the speech node is the audio source (no WAV, no other stack's topic) and "
+                             "needs the sim or hardware profile")
 
 
 def build_graph(options: GraphOptions) -> list[NodeSpec]:
@@ -96,4 +100,21 @@ def build_graph(options: GraphOptions) -> list[NodeSpec]:
     if options.audio_source == "wav":
         # a file has a first word: start it only when every node of the graph is there to hear it
         nodes[0].parameters["wait_for_nodes"] = ",".join(node.name for node in nodes[1:])
+    if options.speech:
+        nodes = _with_speech(nodes, options)
     return nodes
+
+
+SPEECH_LOOKAHEAD = 2  # face_inference's lookahead when the robot speaks its own TTS (docs/speech.md)
+
+
+def _with_speech(nodes: list[NodeSpec], options: GraphOptions) -> list[NodeSpec]:
+    """The speech node feeds audio/pcm instead of audio_capture; the face looks ahead (the TTS knows its future
+    audio, and the speech node delays the sound by the same frames, so sync is kept)."""
+    lookahead = options.lookahead or SPEECH_LOOKAHEAD
+    remap = {"audio/pcm": options.audio_topic} if options.audio_topic != "audio/pcm" else {}
+    speech = NodeSpec("speech", "speech", ["speech.yaml"], {"face_lookahead": lookahead}, remap)
+    for node in nodes:
+        if node.name == "face_inference":
+            node.parameters["lookahead"] = lookahead
+    return [speech, *[node for node in nodes if node.name != "audio_capture"]]
