@@ -108,3 +108,25 @@ def test_bad_parameter_is_one_clear_error():
     node.wait(timeout=30)
     output = stop_process(node)
     assert node.returncode == 1 and "policy must be one of" in output and "Traceback" not in output
+
+
+def test_the_example_tts_publisher_feeds_audio_pcm_and_robot_speaking():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from ros_helpers import ros_env
+
+    script = Path(__file__).resolve().parent.parent / "tools" / "tts_publisher_example.py"
+    with Recorder(Int16MultiArray, "audio/pcm") as recorder:
+        rig = SpeechRig(recorder)
+        process = subprocess.Popen([sys.executable, str(script), "--text", "Hello from my own TTS.", "--no-playback"],
+                                   env=ros_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            assert recorder.spin_until(lambda: process.poll() is not None and rig.flags[-1:] == [False], 60)
+        finally:
+            output = stop_process(process)
+    assert process.returncode == 0, output
+    assert rig.flags[-2:] == [True, False]
+    chunks = [msg_to_pcm(m) for m in recorder.messages]
+    assert len(chunks) > 30 and {len(c) for c in chunks} == {320} and np.abs(np.concatenate(chunks)).max() > 1000
