@@ -15,9 +15,10 @@ Each control tick (`GazeController.apply`):
   eyes counter-rotate while the head turns and gaze holds; a speech head nod is compensated the same way):
   vergence comes from the geometry. A motor that moves both eyes (the shipped face's linked `eye_yaw`)
   gets the mean of its eyes' angles, so vergence is only shown on faces with one motor per eye;
-- a jump of the target larger than `saccade_threshold_rad` is a saccade (the eye motors' slew rate shapes
-  it); at rest, micro-saccades (seeded, random intervals) add small eye offsets; blinks come at random
-  intervals and, with `saccade_blink_probability`, on large saccades;
+- a jump of the target larger than `saccade_threshold_rad` is a saccade, at the eye motors' full speed,
+  commanded ahead of a first-order model of the eye servos (`eye_servo_tau_s`, `eye_lead_gain`) so the
+  pupils land sooner; at rest, micro-saccades (seeded, random intervals) add small eye offsets; blinks
+  come at random intervals and, with `saccade_blink_probability`, on large saccades;
 - a target older than `timeout_s` releases gaze: the weight eases back to 0 over `release_s` and the
   speech model's own eyes and neck return.
 Everything returned is finite and within the motors' limits.
@@ -51,6 +52,11 @@ class GazeConfig:
     blink_close_s: float = 0.06
     blink_hold_s: float = 0.04
     blink_open_s: float = 0.12
+    # servo lag compensation: the eye motors are modelled as first-order lags (`eye_servo_tau_s`; the sim's
+    # eye servos: ~22 ms) and commanded ahead of the model by `eye_lead_gain` of what is left, within the
+    # motors' speed, so the pupils land sooner without overshoot (tau 0 = no lead: a plain step)
+    eye_servo_tau_s: float = 0.022
+    eye_lead_gain: float = 1.0
     saccade_blink_rad: float = 0.35       # saccades larger than this may blink
     saccade_blink_probability: float = 0.6
     seed: int = 0
@@ -64,6 +70,8 @@ class GazeConfig:
             raise ValueError("GazeConfig.eye_range_share must be in (0, 1]")
         if self.timeout_s <= 0 or self.blink_hold_s < 0 or self.microsaccade_amplitude_rad < 0:
             raise ValueError("GazeConfig: timeout_s > 0, blink_hold_s >= 0, microsaccade_amplitude_rad >= 0")
+        if self.eye_servo_tau_s < 0 or self.eye_lead_gain < 0:
+            raise ValueError("GazeConfig: eye_servo_tau_s and eye_lead_gain must be >= 0")
         if not 0.0 <= self.saccade_blink_probability <= 1.0:
             raise ValueError("GazeConfig.saccade_blink_probability must be in [0, 1]")
         for name in ("microsaccade_interval_s", "blink_interval_s"):
@@ -215,6 +223,8 @@ class GazeController:
         self._yaw_motor = rig.neck_motor(YAW)
         self._pitch_motor = rig.neck_motor(PITCH)
         self._last_neck_command = rig.neutral.copy()
+        self._servo: dict[int, float] | None = None    # eye motor -> modelled servo position
+        self._sent: dict[int, float] = {}               # eye motor -> last eye command
 
     # ---- input
     def set_target(self, point, now: float, frame: str = "base") -> bool:
@@ -264,13 +274,18 @@ class GazeController:
         if self.state.weight <= 0.0 or self.target is None:
             self._neck[:] = 0.0
             self.state.blink = 0.0
+            self._servo = None
             return base
         out = self.rig.neutral.copy() if base is None else np.asarray(base, dtype=np.float64).copy()
         if out.shape != self.rig.neutral.shape or not np.all(np.isfinite(out)):
             out = self.rig.neutral.copy()
+        if self._servo is None:  # gaze starts: the eye servos are where the last command put them
+            self._servo = {i: float(out[i]) for i in self.rig.eye_motors}
+            self._sent = dict(self._servo)
         w = self.state.weight
         self._step_neck(out, dt)
         self._step_eyes(out, now, w)
+        self._lead_eyes(out, dt)
         self._step_blink(out, now, w)
         out = np.clip(out, self.rig.lower, self.rig.upper)
         if not np.all(np.isfinite(out)):  # cannot happen with finite inputs; never send it anyway
@@ -355,6 +370,20 @@ class GazeController:
                 values.append(hinge.sign * angle)
             desired = float(np.clip(np.mean(values), rig.lower[index], rig.upper[index]))
             out[index] = (1.0 - w) * out[index] + w * desired
+
+    def _lead_eyes(self, out: np.ndarray, dt: float) -> None:
+        """Command each eye motor ahead of its modelled servo position, within its speed and limits."""
+        rig, c = self.rig, self.config
+        for index in rig.eye_motors:
+            servo, previous = self._servo[index], self._sent[index]
+            command = servo + (1.0 + c.eye_lead_gain) * (out[index] - servo) if c.eye_servo_tau_s > 0 else out[index]
+            step = rig.max_speed[index] * dt
+            command = float(np.clip(command, previous - step, previous + step))
+            command = float(np.clip(command, rig.lower[index], rig.upper[index]))
+            if c.eye_servo_tau_s > 0 and dt > 0:
+                servo += (command - servo) * (1.0 - math.exp(-dt / c.eye_servo_tau_s))
+            self._servo[index], self._sent[index] = servo, command
+            out[index] = command
 
     def _step_microsaccade(self, now: float) -> None:
         c = self.config

@@ -52,6 +52,10 @@ PARAMETERS = (
               max=5.0, read_only=True),
     ParamSpec("gaze_keep_head_motion", True, "keep the speech model's head motion under gaze (the eyes compensate)",
               read_only=True),
+    ParamSpec("gaze_eye_servo_tau_s", 0.022, "eye servos' lag (first order) that saccades are commanded ahead of "
+              "(the sim's eyes: ~0.022; 0 = no lead)", min=0.0, max=0.5, read_only=True),
+    ParamSpec("gaze_eye_lead_gain", 1.0, "how far ahead of the modelled eye servo saccades are commanded",
+              min=0.0, max=5.0, read_only=True),
     ParamSpec("gaze_microsaccade_rad", 0.012, "micro-saccade size at rest (0 = none)", min=0.0, max=0.05,
               read_only=True),
     ParamSpec("gaze_blink_interval_min_s", 2.5, "shortest time between gaze blinks", min=0.1, max=60.0,
@@ -115,6 +119,11 @@ class FaceRetargetNode(Node):
             self.send(now, stamp=msg.header.stamp)
 
     def on_look_at(self, msg: PointStamped) -> None:
+        """Set the gaze target and send a command at once (a saccade starts without waiting for a tick)."""
+        if self.look_at(msg):
+            self.send(time.monotonic())
+
+    def look_at(self, msg: PointStamped) -> bool:
         point = (msg.point.x, msg.point.y, msg.point.z)
         frame = msg.header.frame_id.lstrip("/")
         base, head = self.params["gaze_frame"], self.params["gaze_head_frame"]
@@ -122,17 +131,15 @@ class FaceRetargetNode(Node):
         if frame not in ("", base) and self.tf_buffer is not None:
             transformed = self.transform(point, frame, base)
             if transformed is not None:
-                self.gaze.set_target(transformed, now)
-                return
+                return self.gaze.set_target(transformed, now)
         if frame == head:
-            self.gaze.set_target(point, now, frame="head")
-            return
+            return self.gaze.set_target(point, now, frame="head")
         if frame not in ("", base) and frame not in self.warned_frames:
             self.warned_frames.add(frame)
             self.get_logger().warning(f"robot_face/look_at in frame {frame!r}: no transform to {base!r} "
                                       f"({'no tf2_ros' if self.tf_buffer is None else 'tf2 has none'}); "
                                       f"using the point as if it were in {base!r}")
-        self.gaze.set_target(point, now)
+        return self.gaze.set_target(point, now)
 
     def transform(self, point: tuple[float, float, float], source: str, target: str):
         from talkface_ros.face.gaze import transform_point
@@ -186,7 +193,8 @@ def make_gaze(p: dict, description, model):
     try:
         config = GazeConfig(timeout_s=p["look_at_timeout_s"], release_s=p["look_at_release_s"],
                             eye_range_share=p["gaze_eye_range_share"], neck_tau_s=p["gaze_neck_tau_s"],
-                            keep_head_motion=p["gaze_keep_head_motion"],
+                            keep_head_motion=p["gaze_keep_head_motion"], eye_servo_tau_s=p["gaze_eye_servo_tau_s"],
+                            eye_lead_gain=p["gaze_eye_lead_gain"],
                             microsaccade_amplitude_rad=p["gaze_microsaccade_rad"],
                             blink_interval_s=(min(low, high), high) if high > 0 else (0.0, 0.0),
                             saccade_blink_probability=p["gaze_saccade_blink_probability"], seed=p["gaze_seed"])
