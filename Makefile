@@ -5,7 +5,7 @@ VENV := .venv
 STAMP := $(VENV)/.talkface-setup
 ENV := source ./env.sh &&
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test launch-test bench clean
 
 setup: $(STAMP)
 
@@ -25,6 +25,10 @@ run: setup
 test: setup
 	# -rs: the reason of every skipped test is printed (a missing optional tool skips, it does not pass)
 	$(ENV) python -m pytest -q -rs -p no:cacheprovider test
+
+launch-test: setup
+	# every launch file run for real with launch_testing (installs the launch stack of ../shared/ros-launch into .venv)
+	bash tools/launch_tests.sh
 
 bench: setup
 	# the FaceFormer-style peer of bench_peer.py needs transformers (random weights, nothing downloaded)

@@ -74,20 +74,39 @@ def launch_arguments(path: Path) -> set[str]:
     return names
 
 
-def test_launch_files_parse_and_share_the_graph_arguments():
-    graph_launch = ast.parse((ROOT / "launch" / "graph_launch.py").read_text())
-    arguments = next(n for n in graph_launch.body if isinstance(n, ast.Assign) and n.targets[0].id == "ARGUMENTS")
-    fields = {value.elts[0].value for value in arguments.value.values}
+def _launch_arguments_table() -> dict[str, str]:
+    """LAUNCH_ARGUMENTS of talkface_ros/nodes/launch_graph.py, read statically: launch argument -> GraphOptions field."""
+    tree = ast.parse((ROOT / "talkface_ros" / "nodes" / "launch_graph.py").read_text())
+    table = next(n for n in tree.body if isinstance(n, ast.AnnAssign) and n.target.id == "LAUNCH_ARGUMENTS")
+    return {key.value: value.args[0].value for key, value in zip(table.value.keys, table.value.values)}
+
+
+def test_every_launch_file_declares_the_same_arguments_from_the_graph():
+    arguments = _launch_arguments_table()
+    fields = {field for field in arguments.values() if field}
     assert fields <= set(GraphOptions.__dataclass_fields__), fields - set(GraphOptions.__dataclass_fields__)
-    for name in ("face_sim.launch.py", "face_hardware.launch.py"):
+    for name in ("face_sim.launch.py", "face_hardware.launch.py", "audio_capture.launch.py"):
         source = (ROOT / "launch" / name).read_text()
         ast.parse(source)
-        assert "graph_nodes(" in source and "generate_launch_description" in source
+        assert "declare_arguments()" in source and "graph(" in source and "generate_launch_description" in source
+
+
+def test_launch_arguments_and_bringup_flags_have_the_same_names():
+    import argparse
+
+    from talkface_ros.nodes import bringup
+
+    parser = argparse.ArgumentParser()
+    bringup.add_arguments(parser)
+    flags = {option for action in parser._actions for option in action.option_strings}
+    launch_only = {"ros2_control", "rviz"}  # C++ tools of a full ROS 2 install; bringup starts Python nodes only
+    for name in set(_launch_arguments_table()) - launch_only:
+        assert f"--{name.replace('_', '-')}" in flags, f"launch argument {name} has no bringup flag"
 
 
 def test_launch_files_load_where_launch_is_installed():
-    # (the repo's own launch/ folder imports as a namespace package, so ask for launch_ros)
-    pytest.importorskip("launch_ros", reason="launch is not installable here; runs on ROS 2 installs")
+    pytest.importorskip("launch_ros", reason="launch_ros (and composition_interfaces) not importable: "
+                                             "tools/launch_tests.sh runs the launch files")
     import launch
     from launch.launch_description_sources import PythonLaunchDescriptionSource
 
@@ -95,6 +114,38 @@ def test_launch_files_load_where_launch_is_installed():
         description = PythonLaunchDescriptionSource(str(ROOT / "launch" / name)).get_launch_description(
             launch.LaunchContext())
         assert description.entities
+
+
+def test_the_emulated_profile_points_the_drivers_at_the_emulators():
+    from talkface_ros.nodes.graph import emulated_ports, emulator_command, uses_emulators
+
+    options = GraphOptions(profile="hardware", hardware="emulated-maestro", audio_source="wav", wav_path="/tmp/a.wav")
+    assert uses_emulators(options)
+    ports = emulated_ports(options, "/tmp/emu", {"maestro", "dynamixel"})
+    assert ports == {"maestro": "/tmp/emu/ttymaestro", "dynamixel": "/tmp/emu/ttydynamixel"}
+    drivers = {s.name: s.parameters for s in build_graph(options) if s.executable == "servo_driver"}
+    assert drivers["servo_driver"]["port"] == "/tmp/emu/ttymaestro" and drivers["servo_driver"]["bus"] == "maestro"
+    assert drivers["servo_driver_neck"]["port"] == "/tmp/emu/ttydynamixel"
+    assert emulator_command("maestro", "/tmp/emu/ttymaestro")[-3:] == ["--for-face", "--link", "/tmp/emu/ttymaestro"]
+    assert not uses_emulators(GraphOptions(profile="hardware", hardware="maestro"))
+
+
+def test_audio_from_another_stack_and_its_message_type():
+    specs = build_graph(GraphOptions(profile="sim", audio_source="topic", audio_topic="/robot/mic",
+                                     audio_msg_type="audio_common", sample_rate=48000))
+    names = [s.name for s in specs]
+    assert "audio_capture" not in names
+    inference = next(s for s in specs if s.name == "face_inference")
+    assert inference.parameters["audio_msg_type"] == "audio_common" and inference.parameters["sample_rate"] == 48000
+    assert inference.remappings == {"audio/pcm": "/robot/mic"}
+    with pytest.raises(ValueError, match="audio_common"):
+        build_graph(GraphOptions(audio_msg_type="audio_common"))  # audio_capture publishes Int16MultiArray
+    with pytest.raises(ValueError, match="sample_rate"):
+        build_graph(GraphOptions(sample_rate=4000))
+    with pytest.raises(ValueError, match="stop_at_end"):
+        build_graph(GraphOptions(stop_at_end=True))  # the microphone has no end
+    capture = build_graph(GraphOptions(profile="capture", audio_source="wav", wav_path="/tmp/a.wav"))
+    assert [s.name for s in capture] == ["audio_capture"]
 
 
 def _bringup(capsys, *argv: str) -> tuple[int, str]:

@@ -10,6 +10,7 @@ import time
 
 from talkface_ros.hardware.emulator import DynamixelEmulator, MaestroEmulator
 from talkface_ros.hardware.maestro import MODELS
+from talkface_ros.process import exit_with_parent_if_asked
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,10 +24,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--garbage-every", type=float, default=0.0, metavar="S",
                         help="fault injection: 16 garbage bytes every S seconds")
     parser.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0: Ctrl-C)")
+    parser.add_argument("--for-face", action="store_true",
+                        help="size it for the face description's joints on this bus (Maestro model, Dynamixel IDs); "
+                             "what `ros2 launch ... hardware:=emulated-*` runs")
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.device == "maestro":
+    if args.for_face:
+        from talkface_ros.face.description import load_face_description
+        from talkface_ros.hardware.emulator.for_face import emulator_for_face
+
+        try:
+            emulator = emulator_for_face(args.device, load_face_description().calibrations(), link_path=args.link)
+        except ValueError as error:
+            print(f"error: {error}")
+            return 2
+    elif args.device == "maestro":
         emulator = MaestroEmulator(args.link, model=args.model, device_number=args.device_number, record_limit=0)
     else:
         ids = tuple(int(i) for i in args.ids.split(",") if i.strip())
@@ -34,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
     # A plain flag: setting a threading.Event from a signal handler can deadlock with the main thread's wait.
     stopping: list[bool] = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    exit_with_parent_if_asked(signal.SIGTERM)
     start = time.monotonic()
     next_unplug = start + args.unplug_every if args.unplug_every > 0 else float("inf")
     next_garbage = start + args.garbage_every if args.garbage_every > 0 else float("inf")

@@ -16,8 +16,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from talkface_ros.nodes.graph import HARDWARE_TYPES, PROFILES, GraphOptions, NodeSpec, build_graph
+from talkface_ros.nodes.graph import AUDIO_MSG_TYPES, HARDWARE_TYPES, PROFILES, GraphOptions, NodeSpec, build_graph
+from talkface_ros.nodes.graph import emulated_ports as graph_emulated_ports
 from talkface_ros.paths import config_path
+from talkface_ros.process import exit_with_parent_env
 
 
 def _ros_value(value: Any) -> str:
@@ -49,6 +51,7 @@ def bringup_environment() -> dict[str, str]:
     env.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     env.setdefault("ROS_DOMAIN_ID", "42")
     env.setdefault("PYTHONUNBUFFERED", "1")
+    env.update(exit_with_parent_env())  # no node outlives bringup, even if it is killed
     return env
 
 
@@ -108,14 +111,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", choices=PROFILES, default="sim",
                         help="sim: the MuJoCo face (face_sim); hardware: servos through servo_driver on --port "
                              "(or an emulated controller, see --hardware); file: --wav through the model into "
-                             "--record-dir, ending with the clip (default: sim)")
-    parser.add_argument("--wav", help="play this file instead of the microphone")
+                             "--record-dir, ending with the clip; capture: audio_capture alone (default: sim)")
+    parser.add_argument("--audio-source", choices=("microphone", "wav", "topic"), default=None,
+                        help="microphone, wav (--wav) or topic: no audio_capture, another stack publishes "
+                             "--audio-topic (default: wav with --wav, else microphone)")
+    parser.add_argument("--wav", "--wav-path", dest="wav", help="play this file instead of the microphone")
     parser.add_argument("--loop", action="store_true", help="loop the WAV")
     parser.add_argument("--stop-at-end", action=argparse.BooleanOptionalAction, default=None,
                         help="with --wav: stop the whole graph once the clip has been played (default: on; "
                              "--no-stop-at-end keeps the face running idle until Ctrl-C)")
     parser.add_argument("--device", default="", help="microphone: index, name or unique substring")
     parser.add_argument("--audio-topic", default=defaults.audio_topic, help="take audio from this topic")
+    parser.add_argument("--audio-msg-type", choices=AUDIO_MSG_TYPES, default=defaults.audio_msg_type,
+                        help="message type on --audio-topic; audio_common needs --audio-source topic "
+                             f"(default: {defaults.audio_msg_type})")
+    parser.add_argument("--sample-rate", type=int, default=defaults.sample_rate,
+                        help=f"PCM rate on the audio topic, Hz (default: {defaults.sample_rate})")
     parser.add_argument("--emotion", default=defaults.emotion, help="label[:intensity]")
     parser.add_argument("--model", default="", help="model path ('' = the shipped model)")
     parser.add_argument("--backend", choices=("onnxruntime", "torch"), default=defaults.backend,
@@ -127,6 +138,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "here, no servos needed (its port replaces --port)")
     parser.add_argument("--port", default=defaults.port, help="serial port of the servo controller")
     parser.add_argument("--neck-port", default="", help="serial port of the Dynamixel neck ('' = no neck driver)")
+    parser.add_argument("--calibration", default="", help="self-model folder ('' = the shipped one)")
     parser.add_argument("--namespace", default="", help="ROS namespace of every node, e.g. robot1 (default: none)")
     parser.add_argument("--record-dir", default="", help="record blendshapes, commands and latency here")
     parser.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0 = until Ctrl-C)")
@@ -138,7 +150,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def options_from_args(args: argparse.Namespace) -> GraphOptions:
     return GraphOptions(
-        profile=args.profile, namespace=args.namespace, audio_source="wav" if args.wav else "microphone",
+        profile=args.profile, namespace=args.namespace,
+        audio_source=args.audio_source or ("wav" if args.wav else "microphone"),
+        audio_msg_type=args.audio_msg_type, sample_rate=args.sample_rate, calibration=args.calibration,
         wav_path=str(Path(args.wav).resolve()) if args.wav else "", loop=args.loop, device=args.device,
         audio_topic=args.audio_topic, emotion=args.emotion, model_path=args.model, backend=args.backend,
         lookahead=args.lookahead, hardware=args.hardware, port=args.port, neck_port=args.neck_port,
@@ -177,14 +191,8 @@ EMULATED_PREFIX = "talkface-emulated-"
 
 
 def emulated_ports(options: GraphOptions, folder: Path, calibrations) -> dict[str, str]:
-    """bus -> pseudo-terminal link in `folder` for an emulated-* profile; sets options.port (and options.neck_port
-    where a Maestro face has Dynamixel servos: its neck)."""
-    bus = options.hardware.replace("emulated-", "")
-    ports = {bus: str(folder / f"tty{bus}")}
-    options.port = ports[bus]
-    if bus != "dynamixel" and any(c.bus == "dynamixel" for c in calibrations):
-        ports["dynamixel"] = options.neck_port = str(folder / "ttydynamixel")
-    return ports
+    """bus -> pseudo-terminal link in `folder` for an emulated-* profile (see graph.emulated_ports)."""
+    return graph_emulated_ports(options, str(folder), {c.bus for c in calibrations})
 
 
 def dry_run_emulated_ports(options: GraphOptions) -> str:
