@@ -229,6 +229,24 @@ def test_microsaccades_are_small_seeded_and_happen():
     np.testing.assert_array_equal(fixate(5)[0], track)
 
 
+def test_no_microsaccades_while_pursuing_a_moving_target():
+    config = GazeConfig(blink_interval_s=(0.0, 0.0), microsaccade_amplitude_rad=0.012, eye_servo_tau_s=0.0,
+                        microsaccade_interval_s=(0.1, 0.2))
+    controller = GazeController(RIG, config)
+    worst = 0.0
+    for k in range(300):                                   # 3 s, 0.3 rad/s to the left at 2 m
+        t = k * DT
+        yaw = -0.45 + 0.3 * t
+        target = RIG.cyclops + 2.0 * np.array([math.cos(yaw), math.sin(yaw), 0.0])
+        controller.set_target(target, t)
+        out = controller.apply(None, t)
+        if k > 20 and out is not None:
+            eyes = controller.state.eyes
+            expected = (eyes["eye_left"][0] + eyes["eye_right"][0]) / 2
+            worst = max(worst, abs(out[EYE_YAW] - expected))
+    assert worst < 1e-3, "the eyes pursue the target without micro-saccade offsets"
+
+
 def test_stale_target_eases_back_to_the_speech_models_gaze():
     config = GazeConfig(timeout_s=0.5, release_s=0.4, microsaccade_amplitude_rad=0.0, blink_interval_s=(0.0, 0.0))
     controller = GazeController(RIG, config)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -59,27 +60,31 @@ class GazeSim:
         self.sim.reset()
         self.sim.settle(description.neutral_positions(), 0.3)
 
-    def tick(self, seconds: float | None = None) -> None:
-        """A command now, held for `seconds` (default: one control period) of physics."""
+    def tick(self, seconds: float | None = None, probe: Callable[[], None] | None = None) -> None:
+        """A command now, held for `seconds` (default: one control period) of physics; `probe` is called
+        after every physics step (2 ms), so what is measured is not rounded to the control period."""
         seconds = self.tick_s if seconds is None else seconds
         self.sim.set_command(self.retargeter.tick(self.now))
-        self.sim.step(seconds)
-        self.now += seconds
+        for _ in range(max(1, int(round(seconds / self.sim.dt)))):
+            self.sim.step(self.sim.dt)
+            self.now += self.sim.dt
+            if probe is not None:
+                probe()
 
     def look_at(self, point: np.ndarray, at: float) -> None:
         """The target arrived at time `at` (<= now: the next tick, at `now`, acts on it)."""
         self.gaze.set_target(point, at)
 
-    def arrive(self, point: np.ndarray, phase: float) -> float:
-        """A look_at message arriving `phase` s into the control period: face_retarget sends a command at
-        once and the timer goes on at its period. Returns the arrival time."""
-        phase = min(max(phase, 0.0), self.tick_s)
-        if phase > 0:
-            self.sim.step(phase)
-            self.now += phase
+    def arrive(self, point: np.ndarray, steps: int, probe: Callable[[], None] | None = None) -> float:
+        """A look_at message arriving `steps` physics steps into the control period: face_retarget sends a
+        command at once and the timer goes on at its period. Returns the arrival time."""
+        steps = min(max(int(steps), 0), int(round(self.tick_s / self.sim.dt)) - 1)
+        for _ in range(steps):
+            self.sim.step(self.sim.dt)
+            self.now += self.sim.dt
         self.look_at(point, self.now)
         at = self.now
-        self.tick(self.tick_s - phase if phase > 0 else self.tick_s)
+        self.tick(self.tick_s - steps * self.sim.dt, probe)
         return at
 
     def eye_centres(self) -> np.ndarray:
@@ -121,8 +126,9 @@ def follow_steps(run: GazeSim, steps: int = 30, hold_s: float = 0.6) -> dict:
     """Targets within the eyes' range (yaw |.| <= 0.45, pitch |.| <= 0.3 rad), each held `hold_s`; per
     step the time from the target's arrival until the pupils are on it and stay there (follow_ms), until
     they first touch it, until they have closed 90 % of the angle (a saccade's landing, as saccades are
-    measured) and until they have closed 10 % (the reaction)."""
+    measured) and until they have closed 10 % (the reaction). Measured every 2 ms physics step."""
     rng = np.random.default_rng(run.config.seed)
+    tol = run.config.tolerance_deg
     latencies, first_on, landings, start_latencies, sizes = [], [], [], [], []
     previous = np.zeros(2)
     for _ in range(steps):
@@ -132,29 +138,28 @@ def follow_steps(run: GazeSim, steps: int = 30, hold_s: float = 0.6) -> dict:
                 break
         target = run.target_at(*angles)
         start_error = run.gaze_error_deg(target)
+        times = {"on": math.inf, "moved": math.inf, "settled": math.inf, "landed": math.inf, "at": math.nan}
+
+        def probe() -> None:
+            error, ms = run.gaze_error_deg(target), (run.now - times["at"]) * 1e3
+            for key, reached in (("moved", error < 0.9 * start_error), ("on", error < tol),
+                                 ("landed", error < max(tol, 0.1 * start_error))):
+                if reached and not math.isfinite(times[key]):
+                    times[key] = ms
+            if error >= tol:
+                times["settled"] = math.inf
+            elif not math.isfinite(times["settled"]):
+                times["settled"] = ms
+
         # the message arrives at any phase of the control period (in 2 ms physics steps)
-        at = run.arrive(target, run.sim.dt * rng.integers(0, int(round(run.tick_s / run.sim.dt))))
-        on, moved, settled, landed = math.inf, math.inf, math.inf, math.inf
-        first = True
-        while run.now < at + hold_s:
-            if not first:
-                run.tick()
-            first = False
-            error = run.gaze_error_deg(target)
-            if not math.isfinite(moved) and error < 0.9 * start_error:
-                moved = (run.now - at) * 1e3
-            if not math.isfinite(landed) and error < max(run.config.tolerance_deg, 0.1 * start_error):
-                landed = (run.now - at) * 1e3
-            if not math.isfinite(on) and error < run.config.tolerance_deg:
-                on = (run.now - at) * 1e3
-            if error >= run.config.tolerance_deg:
-                settled = math.inf
-            elif not math.isfinite(settled):
-                settled = (run.now - at) * 1e3
-        latencies.append(settled)
-        first_on.append(on)
-        landings.append(landed)
-        start_latencies.append(moved)
+        times["at"] = run.now + run.sim.dt * (phase := int(rng.integers(0, int(round(run.tick_s / run.sim.dt)))))
+        run.arrive(target, phase, probe)
+        while run.now < times["at"] + hold_s - 1e-9:
+            run.tick(probe=probe)
+        latencies.append(times["settled"])
+        first_on.append(times["on"])
+        landings.append(times["landed"])
+        start_latencies.append(times["moved"])
         sizes.append(math.degrees(float(np.linalg.norm(angles - previous))))
         previous = angles
     sizes_a, settled_a = np.array(sizes), np.array(latencies)
@@ -182,16 +187,22 @@ def pan(run: GazeSim, max_yaw: float = 1.1, seconds: float = 6.0) -> dict:
         run.tick()
     t0, rows = run.now, []
     total = 2 * seconds
-    while run.now < t0 + total:
-        phase = (run.now - t0) / seconds
-        yaw = -max_yaw + 2 * max_yaw * (phase if phase <= 1 else 2 - phase)
+
+    def yaw_at(t: float) -> tuple[float, float]:
+        phase = (t - t0) / seconds
+        return -max_yaw + 2 * max_yaw * (phase if phase <= 1 else 2 - phase), 1.0 if phase <= 1 else -1.0
+
+    def probe() -> None:
+        yaw, direction = yaw_at(run.now)
         target = run.target_at(yaw, 0.0)
-        run.look_at(target, run.now)
-        run.tick()
         measured = run.sim.joint_positions()
         seen = target - run.eye_centres().mean(axis=0)
         rows.append((yaw, measured[run.eye_yaw], measured[run.neck_yaw], run.gaze_yaw(), run.gaze_error_deg(target),
-                     math.atan2(seen[1], seen[0]), 1.0 if phase <= 1 else -1.0))
+                     math.atan2(seen[1], seen[0]), direction))
+
+    while run.now < t0 + total - 1e-9:
+        run.look_at(run.target_at(yaw_at(run.now)[0], 0.0), run.now)
+        run.tick(probe=probe)
     a = np.array(rows)
     target_yaw, eye, neck, gaze, error, seen_yaw, direction = a.T
 
@@ -203,14 +214,22 @@ def pan(run: GazeSim, max_yaw: float = 1.1, seconds: float = 6.0) -> dict:
     within = np.abs(target_yaw) <= 0.5 * eye_limit
     between = (np.abs(target_yaw) > 0.5 * eye_limit) & (np.abs(target_yaw) <= eye_limit)
     beyond = np.abs(target_yaw) > eye_limit
-    dt = run.tick_s
-    # per sample: how long until the pupils' line of sight reaches where the target was then
+    dt = run.sim.dt
+    # per sample: how long until the pupils' line of sight reaches where the target was then (the crossing
+    # interpolated between physics steps)
     follow = []
     for i in range(len(gaze)):
         if abs(target_yaw[i]) > max_yaw - 0.15:          # near the turn-arounds the target comes back
             continue
-        ahead = direction[i] * (gaze[i:] - seen_yaw[i]) >= 0.0
-        follow.append(float(np.argmax(ahead)) * dt * 1e3 if ahead.any() else math.inf)
+        behind = direction[i] * (gaze[i:] - seen_yaw[i])
+        j = int(np.argmax(behind >= 0.0))
+        if behind[j] < 0.0:
+            follow.append(math.inf)
+        elif j == 0:
+            follow.append(0.0)
+        else:
+            fraction = -behind[j - 1] / (behind[j] - behind[j - 1])
+            follow.append((j - 1 + fraction) * dt * 1e3)
     lags = np.arange(0, int(0.3 / dt) + 1)
     residual = [np.mean(np.abs(gaze[k:] - target_yaw[: len(target_yaw) - k])) for k in lags]
     return {"max_target_yaw_rad": max_yaw, "pan_speed_rad_s": round(2 * max_yaw / seconds, 3),
@@ -238,16 +257,19 @@ def beyond_steps(run: GazeSim, yaws: tuple[float, ...] = (0.8, -0.8, 1.0, -1.0, 
             run.tick()
         target = run.target_at(yaw, 0.0)
         at = run.now
-        run.look_at(target, at)
-        limit_t, on_t = math.inf, math.inf
-        while run.now < at + hold_s:
+        times = {"limit": math.inf, "on": math.inf}
+
+        def probe() -> None:
+            ms = (run.now - at) * 1e3
+            if not math.isfinite(times["limit"]) and abs(run.sim.joint_positions()[run.eye_yaw]) > eye_limit - tol:
+                times["limit"] = ms
+            if not math.isfinite(times["on"]) and run.gaze_error_deg(target) < run.config.tolerance_deg:
+                times["on"] = ms
+
+        while run.now < at + hold_s - 1e-9:
             run.look_at(target, run.now)
-            run.tick()
-            measured = run.sim.joint_positions()
-            if not math.isfinite(limit_t) and abs(measured[run.eye_yaw]) > eye_limit - tol:
-                limit_t = (run.now - at) * 1e3
-            if not math.isfinite(on_t) and run.gaze_error_deg(target) < run.config.tolerance_deg:
-                on_t = (run.now - at) * 1e3
+            run.tick(probe=probe)
+        limit_t, on_t = times["limit"], times["on"]
         measured = run.sim.joint_positions()
         at_limit.append(limit_t)
         on_target.append(on_t)

@@ -17,7 +17,8 @@ Each control tick (`GazeController.apply`):
   gets the mean of its eyes' angles, so vergence is only shown on faces with one motor per eye;
 - a jump of the target larger than `saccade_threshold_rad` is a saccade, at the eye motors' full speed,
   commanded ahead of a first-order model of the eye servos (`eye_servo_tau_s`, `eye_lead_gain`) so the
-  pupils land sooner; at rest, micro-saccades (seeded, random intervals) add small eye offsets; blinks
+  pupils land sooner; on a still target, micro-saccades (seeded, random intervals) add small eye offsets
+  (none while a moving target is pursued); blinks
   come at random intervals and, with `saccade_blink_probability`, on large saccades;
 - a target older than `timeout_s` releases gaze: the weight eases back to 0 over `release_s` and the
   speech model's own eyes and neck return.
@@ -48,6 +49,7 @@ class GazeConfig:
     saccade_threshold_rad: float = 0.05   # a target jump larger than this (seen from the eyes) is a saccade
     microsaccade_amplitude_rad: float = 0.012  # 0 = none
     microsaccade_interval_s: tuple[float, float] = (0.8, 2.5)
+    pursuit_speed_rad_s: float = 0.05     # a target moving faster than this is pursued: no micro-saccades
     blink_interval_s: tuple[float, float] = (2.5, 6.0)  # (0, 0) = no periodic blinks
     blink_close_s: float = 0.06
     blink_hold_s: float = 0.04
@@ -251,6 +253,8 @@ class GazeController:
             p = cyclops + offset * (self.config.min_distance_m / distance)
         if self.target is not None and self._direction_change(self.target, p) > self.config.saccade_threshold_rad:
             self._saccade(self._direction_change(self.target, p), now)
+        elif self.target is not None and self._moving(self._direction_change(self.target, p), now):
+            self._restart_fixation(now)          # smooth pursuit: no micro-saccades on a moving target
         elif self.target is None:
             self._saccade(self._direction_change(cyclops + np.array([1.0, 0, 0]), p), now)
         self.target, self.target_time = p, now
@@ -446,11 +450,21 @@ class GazeController:
     def _saccade(self, size: float, now: float) -> None:
         c = self.config
         self.state.saccades += 1
-        self._micro = np.zeros(2)
-        if c.microsaccade_amplitude_rad > 0:
-            self._next_micro = now + self.rng.uniform(*c.microsaccade_interval_s)
+        self._restart_fixation(now)
         if size > c.saccade_blink_rad and self.rng.random() < c.saccade_blink_probability:
             self._start_blink(now)
+
+    def _moving(self, change: float, now: float) -> bool:
+        elapsed = now - self.target_time if self.target_time is not None else 0.0
+        if elapsed <= 1e-6:
+            return change > 1e-6
+        return change / elapsed > self.config.pursuit_speed_rad_s
+
+    def _restart_fixation(self, now: float) -> None:
+        """A new fixation starts: no micro-saccade offset, the next one an interval from now."""
+        self._micro = np.zeros(2)
+        if self.config.microsaccade_amplitude_rad > 0:
+            self._next_micro = now + self.rng.uniform(*self.config.microsaccade_interval_s)
 
     def _direction_change(self, a: np.ndarray, b: np.ndarray) -> float:
         """The angle (rad) between two targets seen from the point between the eyes."""
