@@ -1,5 +1,6 @@
 """Across processes: a geometry_msgs/PointStamped on robot_face/look_at moves face_retarget's commanded eye
-and neck joints toward the point; bad points change nothing and never put a NaN on the wire."""
+and neck joints toward the point; a frame tf cannot resolve warns once; bad points change nothing and never
+put a NaN on the wire."""
 from __future__ import annotations
 
 import math
@@ -82,6 +83,7 @@ def test_look_at_moves_the_commanded_eyes_and_neck():
         assert harness.commands[-1][NECK_YAW] < -0.4, "the neck took over"
         assert harness.commands[-1][EYE_YAW] < -0.2
 
+        harness.spin_for(0.3, point=tuple(far_right), frame="camera_link")   # no tf here: as is, one warning
         harness.spin_for(0.3, point=(math.nan, 0.0, 1.0))                     # ignored: nothing changes
         harness.spin_for(0.3, point=(math.inf, 0.0, 1.0))
         assert harness.commands[-1][NECK_YAW] < -0.4
@@ -96,3 +98,4 @@ def test_look_at_moves_the_commanded_eyes_and_neck():
         harness.close()
         output = stop_process(retarget)
     assert "ignoring a look-at target" in output, output[-2000:]
+    assert output.count("robot_face/look_at in frame 'camera_link'") == 1, output[-2000:]
