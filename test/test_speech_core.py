@@ -210,3 +210,52 @@ def test_speaker_close_is_prompt_while_talking(rig_factory):
     assert time.monotonic() - started < 2.0
     assert not any(t.name == "speaker" and t.is_alive() for t in threading.enumerate())
     assert rig.flags[-1][1] is False
+
+
+def test_piper_voice_file_path_with_a_stand_in_piper(tmp_path, monkeypatch):
+    """piper-tts is not installed here: a stand-in module with piper-tts 1.3's API (PiperVoice.load, synthesize
+    -> chunks with audio_float_array and sample_rate) checks the engine's side of that API."""
+    import importlib.machinery
+    import sys
+    import types
+
+    from talkface_ros.speech.tts import PiperEngine
+
+    class Chunk:
+        def __init__(self, seconds: float) -> None:
+            self.sample_rate = 22050
+            t = np.arange(int(seconds * 22050)) / 22050
+            self.audio_float_array = (0.5 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+
+    class Voice:
+        loaded: list = []
+
+        @classmethod
+        def load(cls, model_path, config_path=None):
+            cls.loaded.append((model_path, config_path))
+            return cls()
+
+        def synthesize(self, text, syn_config=None):
+            yield Chunk(0.3)
+            yield Chunk(0.2)
+
+    modules = {}
+    for name in ("piper", "piper.voice", "piper.config"):
+        module = types.ModuleType(name)
+        module.__spec__ = importlib.machinery.ModuleSpec(name, None)
+        modules[name] = module
+    modules["piper.voice"].PiperVoice = Voice
+    modules["piper.config"].SynthesisConfig = lambda length_scale=1.0: {"length_scale": length_scale}
+    for name, module in modules.items():
+        monkeypatch.setitem(sys.modules, name, module)
+    model = tmp_path / "en_US-test.onnx"
+    model.write_bytes(b"onnx")
+    with pytest.raises(TtsError, match="no en_US-test.onnx.json"):
+        PiperEngine(str(model))
+    (tmp_path / "en_US-test.onnx.json").write_text("{}")
+    engine, warnings = make_engine(TtsConfig(piper_model=str(model)))
+    assert engine.name == "piper" and not warnings
+    assert Voice.loaded[-1] == (str(model), str(model) + ".json")
+    utterance = synthesize(engine, "Hello there.")
+    assert utterance.phones is None and utterance.engine == "piper"
+    assert len(utterance.audio) == pytest.approx(0.5 * RATE, abs=2) and utterance.audio.dtype == np.int16
