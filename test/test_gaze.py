@@ -318,6 +318,15 @@ def test_servo_lead_lands_a_lagging_eye_sooner_without_overshoot():
     assert lead_overshoot < math.radians(0.5) and plain_overshoot < math.radians(0.5)
 
 
+def test_a_head_frame_target_uses_the_speech_models_head_pose_before_gaze_starts():
+    controller = GazeController(RIG, QUIET)
+    base = RIG.neutral.copy()
+    base[NECK_YAW] = 0.3                                   # the speech model turned the head
+    assert controller.apply(base, 0.0) is base
+    assert controller.set_target([2.0, 0.0, 0.14], 0.01, frame="head")
+    np.testing.assert_allclose(controller.target, head_rotation(RIG, base) @ np.array([2.0, 0.0, 0.14]))
+
+
 def test_config_is_validated():
     with pytest.raises(ValueError):
         GazeConfig(eye_range_share=0.0)

@@ -279,6 +279,8 @@ class GazeController:
             self._neck[:] = 0.0
             self.state.blink = 0.0
             self._servo = None
+            if base is not None and np.shape(base) == self.rig.neutral.shape and np.all(np.isfinite(base)):
+                self._last_neck_command = np.array(base, dtype=np.float64)  # for points in the head frame
             return base
         out = self.rig.neutral.copy() if base is None else np.asarray(base, dtype=np.float64).copy()
         if out.shape != self.rig.neutral.shape or not np.all(np.isfinite(out)):
