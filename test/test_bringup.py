@@ -62,8 +62,9 @@ def test_demo_runs_the_sim_graph_and_commands_stay_within_limits(short_speech, t
     assert "outputs:" in result.stdout
     description = load_face_description()
     with open(tmp_path / "motor_commands.csv") as stream:
-        rows = [list(map(float, row[1].split())) for row in list(csv.reader(stream))[1:]]
-    commands = np.array(rows)
+        table = list(csv.reader(stream))
+    assert table[0] == ["receive_time_s", *description.joint_names]  # a column per joint, named
+    commands = np.array([list(map(float, row[1:])) for row in table[1:]])
     assert commands.shape[1] == len(description.joint_names) and len(commands) > 3 * 50
     assert np.all(commands >= description.lower_limits() - 1e-9) and np.all(commands <= description.upper_limits() + 1e-9)
     jaw = commands[:, description.joint_names.index("jaw_open")]

@@ -1,7 +1,8 @@
 """face_recorder: writes what the graph produced, for demos, the file profile and latency reports.
 
 Outputs in `output_dir` when the node stops: blendshapes.csv (Live Link Face CSV of face/blendshapes),
-motor_commands.csv (every face_controller/commands message with its receive time) and latency.json
+motor_commands.csv (every face_controller/commands message with its receive time, one column per joint,
+named in the controller's order from the face description) and latency.json
 (receive time minus audio time of each blendshape frame: how late the face is behind the sound).
 
 Frames published before this recorder matched the publisher arrive together from the transient-local
@@ -65,6 +66,17 @@ class FaceRecorderNode(Node):
     def close(self) -> None:
         self.write()
 
+    def _joint_names(self) -> list[str]:
+        """The controller's joint order (the face description's motors); joint_N where there is no description."""
+        from talkface_ros.face.description import load_face_description
+
+        try:
+            return load_face_description().joint_names
+        except (FileNotFoundError, ValueError) as error:
+            width = max((len(values) for _, values in self.commands), default=0)
+            self.get_logger().warning(f"no face description ({error}): motor columns are joint_0..{width - 1}")
+            return [f"joint_{i}" for i in range(width)]
+
     def latency_report(self) -> dict:
         first_delivery = self.frames[0][1]
         lateness_ms = np.array([(received - stamp) * 1000.0 for stamp, received, _ in self.frames
@@ -86,11 +98,16 @@ class FaceRecorderNode(Node):
             write_livelink_csv(self.output_dir / "blendshapes.csv",
                                resample_frames(frames, 50.0, self.params["fps"]), self.params["fps"])
             (self.output_dir / "latency.json").write_text(json.dumps(self.latency_report(), indent=2) + "\n")
+        joints = self._joint_names()
         with open(self.output_dir / "motor_commands.csv", "w", newline="") as stream:
             writer = csv.writer(stream)
-            writer.writerow(["receive_time_s", "values"])
+            writer.writerow(["receive_time_s", *joints])
             for received, values in self.commands:
-                writer.writerow([f"{received:.6f}", " ".join(f"{v:.6f}" for v in values)])
+                if len(values) != len(joints):
+                    self.get_logger().warning(f"a command of {len(values)} values for {len(joints)} joints: "
+                                              "not written", throttle_duration_sec=5.0)
+                    continue
+                writer.writerow([f"{received:.6f}", *(f"{v:.6f}" for v in values)])
         self.get_logger().info(f"wrote {len(self.frames)} frames and {len(self.commands)} commands to {self.output_dir}")
 
 
