@@ -58,6 +58,8 @@ LAUNCH_ARGUMENTS: dict[str, LaunchArgument] = {
     "audio_msg_type": LaunchArgument("audio_msg_type", "int16_multi_array", " | ".join(AUDIO_MSG_TYPES)
                                      + " (audio_common needs audio_source topic)"),
     "sample_rate": LaunchArgument("sample_rate", "16000", "PCM rate on the audio topic, Hz"),
+    "speech": LaunchArgument("speech", "false", "a speaking robot: the speech node (text on `say`, TTS, speaker) "
+                                                "feeds the face instead of audio_capture"),
     "emotion": LaunchArgument("emotion", "neutral", "label[:intensity]"),
     "model": LaunchArgument("model_path", "", "model folder ('' = the shipped model)"),
     "backend": LaunchArgument("backend", "onnxruntime", "onnxruntime | torch"),
