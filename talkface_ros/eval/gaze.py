@@ -122,20 +122,29 @@ def _percentiles(values: list[float]) -> dict:
             "missed": int((~np.isfinite(a)).sum()), "n": int(a.size)}
 
 
+def follow_targets(steps: int, seed: int = 0) -> list[np.ndarray]:
+    """(yaw, pitch) of `steps` targets within the eyes' range (|yaw| <= 0.45, |pitch| <= 0.3 rad), each a
+    saccade (> 0.1 rad on an axis) from the one before, the first from straight ahead."""
+    rng = np.random.default_rng(seed)
+    out, previous = [], np.zeros(2)
+    while len(out) < steps:
+        angles = np.array([rng.uniform(-0.45, 0.45), rng.uniform(-0.3, 0.3)])
+        if np.abs(angles - previous).max() > 0.1:   # a saccade, not a tiny correction
+            out.append(angles)
+            previous = angles
+    return out
+
+
 def follow_steps(run: GazeSim, steps: int = 30, hold_s: float = 0.6) -> dict:
     """Targets within the eyes' range (yaw |.| <= 0.45, pitch |.| <= 0.3 rad), each held `hold_s`; per
     step the time from the target's arrival until the pupils are on it and stay there (follow_ms), until
     they first touch it, until they have closed 90 % of the angle (a saccade's landing, as saccades are
     measured) and until they have closed 10 % (the reaction). Measured every 2 ms physics step."""
-    rng = np.random.default_rng(run.config.seed)
+    rng = np.random.default_rng(run.config.seed + 1)
     tol = run.config.tolerance_deg
     latencies, first_on, landings, start_latencies, sizes = [], [], [], [], []
     previous = np.zeros(2)
-    for _ in range(steps):
-        while True:
-            angles = np.array([rng.uniform(-0.45, 0.45), rng.uniform(-0.3, 0.3)])
-            if np.abs(angles - previous).max() > 0.1:   # a saccade, not a tiny correction
-                break
+    for angles in follow_targets(steps, run.config.seed):
         target = run.target_at(*angles)
         start_error = run.gaze_error_deg(target)
         times = {"on": math.inf, "moved": math.inf, "settled": math.inf, "landed": math.inf, "at": math.nan}
