@@ -259,3 +259,24 @@ def test_piper_voice_file_path_with_a_stand_in_piper(tmp_path, monkeypatch):
     utterance = synthesize(engine, "Hello there.")
     assert utterance.phones is None and utterance.engine == "piper"
     assert len(utterance.audio) == pytest.approx(0.5 * RATE, abs=2) and utterance.audio.dtype == np.int16
+
+
+def test_closure_schedule_replaces_the_future_and_refuses_malformed_messages():
+    from talkface_ros.speech.closure import ClosureSchedule, close_lips, closure_intervals
+
+    phones = [Phone("a", 0.0, 0.1), Phone("m", 0.1, 0.15), Phone("b", 0.15, 0.2), Phone("o", 0.2, 0.3),
+              Phone("p", 0.3, 0.35)]
+    assert closure_intervals(phones) == [(0.1, 0.2), (0.3, 0.35)]
+    schedule = ClosureSchedule()
+    assert schedule.update([100.0, 100.1, 100.2, 100.3, 100.35]) == 2
+    assert schedule.covers(100.15) and not schedule.covers(100.25) and schedule.covers(100.31)
+    assert schedule.update([100.12]) == 0  # cut at 100.12: later closures are gone, earlier ones stay
+    assert schedule.covers(100.11) and not schedule.covers(100.15) and not schedule.covers(100.31)
+    for bad in ([], [1.0, 2.0], [1.0, 3.0, 2.0], [5.0, 4.0, 6.0], [1.0, float("nan"), 2.0]):
+        with pytest.raises(ValueError):
+            schedule.update(bad)
+    assert schedule.covers(100.11), "a malformed message changes nothing"
+    assert not schedule.covers(200.0) and len(schedule) == 0, "old intervals are forgotten"
+    frame = np.zeros(55, np.float32)
+    frame[INDEX["jawOpen"]] = 0.7
+    assert close_lips(frame)[INDEX["jawOpen"]] < 0.1 and frame[INDEX["jawOpen"]] == 0.7

@@ -130,3 +130,42 @@ def test_the_example_tts_publisher_feeds_audio_pcm_and_robot_speaking():
     assert rig.flags[-2:] == [True, False]
     chunks = [msg_to_pcm(m) for m in recorder.messages]
     assert len(chunks) > 30 and {len(c) for c in chunks} == {320} and np.abs(np.concatenate(chunks)).max() > 1000
+
+
+def test_face_closes_the_lips_on_the_tts_bilabials():
+    """speech -> face/closures -> face_inference: frames stamped inside a p/b/m of the TTS have the jaw shut."""
+    from rclpy.qos import QoSProfile as Qos
+    from sensor_msgs.msg import JointState
+    from std_msgs.msg import Float64MultiArray
+
+    from talkface_ros.face.arkit import INDEX
+
+    closures: list[list[float]] = []
+    with Recorder(JointState, "face/blendshapes", qos=Qos(depth=1000, durability=DurabilityPolicy.TRANSIENT_LOCAL)) \
+            as recorder:
+        rig = SpeechRig(recorder)
+        recorder.node.create_subscription(Float64MultiArray, "face/closures", lambda m: closures.append(list(m.data)), 10)
+        bad = recorder.node.create_publisher(Float64MultiArray, "face/closures", 10)
+        face = start_node("face_inference", {"lookahead": 2, "idle_animation": False})
+        speech = start_node("speech", {"playback": False, "reliable": True})
+        try:
+            assert recorder.spin_until(lambda: rig.flags == [False] and bad.get_subscription_count() >= 1
+                                       and recorder.subscription.get_publisher_count() > 0, 60)
+            bad.publish(Float64MultiArray(data=[1.0, 2.0]))  # malformed: a warning, nothing else
+            recorder.spin_until(lambda: False, 1.0)
+            rig.say("Bob may buy a big map, maybe.")
+            assert recorder.spin_until(lambda: rig.flags[-1:] == [False] and len(rig.flags) >= 3, 30)
+            recorder.spin_until(lambda: False, 1.0)
+            assert face.poll() is None and speech.poll() is None
+        finally:
+            face_output, speech_output = stop_process(face), stop_process(speech)
+    assert "ignoring face/closures" in face_output and "Traceback" not in face_output.split("Exception ignored")[0]
+    announced = [c for c in closures if len(c) % 2 == 1 and len(c) > 1]  # (the test's malformed one is even)
+    assert len(announced) == 1 and len(announced[0]) >= 1 + 2 * 5, "b, m, b, b, m, m: at least 5 closures"
+    intervals = list(zip(announced[0][1::2], announced[0][2::2]))
+    stamps = np.array([m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 for m in recorder.messages])
+    jaw = np.array([m.position[INDEX["jawOpen"]] for m in recorder.messages])
+    inside = np.array([any(s <= t < e for s, e in intervals) for t in stamps])
+    assert inside.sum() >= 5, "frames fall inside the announced closures (same clock)"
+    assert (jaw[inside] <= 0.041).all(), jaw[inside]
+    assert jaw[~inside].max() > 0.2, "the mouth opens elsewhere"

@@ -14,7 +14,7 @@ from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile
 from rclpy.time import Duration, Time
 from sensor_msgs.msg import JointState
-from std_msgs.msg import Int16MultiArray, String
+from std_msgs.msg import Float64MultiArray, Int16MultiArray, String
 from std_srvs.srv import SetBool, Trigger
 
 from talkface_ros.audio.pcm import MODEL_SAMPLE_RATE, int16_to_float
@@ -25,6 +25,7 @@ from talkface_ros.face.idle import IdleFace
 from talkface_ros.nodes.common import ParamSpec, StartupError, declare_parameters, run_node, sensor_qos
 from talkface_ros.nodes.diagnostics import DiagnosticsPublisher
 from talkface_ros.nodes.messages import msg_to_pcm
+from talkface_ros.speech.closure import ClosureSchedule, close_lips
 
 # Bursts of small chunks (another stack flushing its buffer) must not overflow the best-effort queue.
 AUDIO_QUEUE_DEPTH = 1000
@@ -85,6 +86,9 @@ class FaceInferenceNode(Node):
         # robot_face/expression: the ROS4HRI / PAL name for the same input (label[:intensity])
         for topic in ("face/emotion", "robot_face/expression"):
             self.create_subscription(String, topic, lambda msg, topic=topic: self._on_emotion(msg, topic), 10)
+        # face/closures: a TTS's p/b/m times on the frames' clock (the speech node); the lips close there
+        self.closures = ClosureSchedule()
+        self.create_subscription(Float64MultiArray, "face/closures", self._on_closures, 10)
         self.create_service(SetBool, "~/set_enabled", self._on_set_enabled)
         self.create_service(Trigger, "~/go_neutral", self._on_go_neutral)
         self.create_timer(1.0 / self.frame_rate, self._on_tick)
@@ -99,7 +103,7 @@ class FaceInferenceNode(Node):
         self.last_frame = np.zeros(FRAME_SIZE, dtype=np.float32)
         self.compute_us: deque[float] = deque(maxlen=500)
         self.counters = {"frames": 0, "idle_frames": 0, "chunks": 0, "bad_chunks": 0, "resets": 0, "reanchors": 0,
-                         "anchor_corrections": 0}
+                         "anchor_corrections": 0, "closed_frames": 0}
         self.last_stamp: Time | None = None
         self.get_logger().info(f"model loaded ({p['backend']}, {p['threads']} thread(s), lookahead {p['lookahead']}; "
                                f"first step {warm_up_s * 1e3:.0f} ms, paid at start-up); emotion {initial_emotion.label}:{initial_emotion.intensity:g}")
@@ -187,8 +191,17 @@ class FaceInferenceNode(Node):
             if self.last_stamp is not None and stamp <= self.last_stamp:  # after an anchor correction
                 stamp = self.last_stamp + Duration(nanoseconds=1000)
             self.last_stamp = stamp
+            if self.closures.covers(stamp.nanoseconds / 1e9):
+                values = close_lips(values)
+                self.counters["closed_frames"] += 1
             self._publish(values, stamp)
             self.counters["frames"] += 1
+
+    def _on_closures(self, msg: Float64MultiArray) -> None:
+        try:
+            self.closures.update(msg.data)
+        except ValueError as error:
+            self.get_logger().warning(f"ignoring face/closures: {error}", throttle_duration_sec=5.0)
 
     def _apply_emotion(self, emotion) -> None:
         self.streamer.set_emotion(emotion.label, emotion.intensity)

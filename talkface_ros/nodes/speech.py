@@ -1,7 +1,8 @@
 """speech: text on `say` (std_msgs/String) -> TTS -> `audio/pcm` (paced 20 ms chunks, for face_inference) and
 the speaker, `playback_delay` later so the mouth and the sound line up; `robot_speaking` (std_msgs/Bool,
 transient local) is true while the robot talks. `~/stop` (std_srvs/Trigger) cuts the current utterance and
-drops the queue.
+drops the queue. With `force_closure`, the TTS's p/b/m times go to face_inference on `face/closures`
+(std_msgs/Float64MultiArray [t_from, start0, end0, ...], seconds on the frames' clock): the lips close there.
 
 Why a topic and not a service for the text: no service type in the ROS 2 wheels here carries a string request
 (std_srvs has Empty, SetBool, Trigger); a custom `Say.srv` needs a rosidl interface package, which an
@@ -15,7 +16,7 @@ import sys
 
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
-from std_msgs.msg import Bool, Int16MultiArray, String
+from std_msgs.msg import Bool, Float64MultiArray, Int16MultiArray, String
 from std_srvs.srv import Trigger
 
 from talkface_ros.audio.devices import AudioDeviceError
@@ -23,6 +24,7 @@ from talkface_ros.audio.pcm import MODEL_SAMPLE_RATE
 from talkface_ros.nodes.common import ParamSpec, StartupError, declare_parameters, run_node, sensor_qos
 from talkface_ros.nodes.diagnostics import DiagnosticsPublisher
 from talkface_ros.nodes.messages import pcm_to_msg
+from talkface_ros.speech.closure import closure_intervals
 from talkface_ros.speech.speaker import POLICIES, Speaker, SpeakerConfig
 from talkface_ros.speech.tts import ENGINES, TtsConfig, TtsError, make_engine
 
@@ -59,6 +61,8 @@ PARAMETERS = (
               "frames come out and the mouth closes at once", min=0.0, max=2.0, read_only=True),
     ParamSpec("speaking_hold_s", 0.1, "robot_speaking stays true this long after the last sample sounded",
               min=0.0, max=5.0, read_only=True),
+    ParamSpec("force_closure", True, "publish the TTS's p/b/m times on face/closures (face_inference closes the "
+              "lips there); needs an engine with phone timings (espeak-ng, Piper voice packages)", read_only=True),
     ParamSpec("reliable", False, "publish audio with reliable QoS (default: best-effort sensor-data QoS)",
               read_only=True),
     ParamSpec("qos_depth", 50, "audio publisher queue depth", min=1, max=1000, read_only=True),
@@ -85,12 +89,14 @@ class SpeechNode(Node):
         self.audio_publisher = self.create_publisher(Int16MultiArray, "audio/pcm", audio_qos)
         latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
         self.speaking_publisher = self.create_publisher(Bool, "robot_speaking", latched)
+        self.closures_publisher = self.create_publisher(Float64MultiArray, "face/closures", 10) \
+            if p["force_closure"] else None
         self.playback = self._open_playback() if p["playback"] else None
         self.speaker = Speaker(engine, SpeakerConfig(
             chunk_ms=p["chunk_ms"], policy=p["policy"], max_queue=p["max_queue"],
             playback_delay_s=self.playback_delay_s, tail_silence_s=p["tail_silence_s"],
             speaking_hold_s=p["speaking_hold_s"]), self._publish_pcm, self._publish_speaking, self.playback,
-            on_utterance=self._on_utterance)
+            on_utterance=self._on_utterance, on_start=self._on_start, on_cut=self._on_cut)
         self.create_subscription(String, "say", self._on_say, 10)
         self.create_service(Trigger, "~/stop", self._on_stop)
         self.diagnostics = DiagnosticsPublisher(self, "speech")
@@ -128,6 +134,26 @@ class SpeechNode(Node):
         except Exception as error:
             if self.context.ok():
                 self.get_logger().error(f"publishing robot_speaking failed: {error}")
+
+    def _on_start(self, utterance) -> None:
+        """Its first chunk is out: tell face_inference when the lips close, on its frames' clock (it stamps audio
+        time from the first chunk's arrival minus the chunk's length)."""
+        if self.closures_publisher is None or not utterance.phones:
+            return
+        t0 = self.get_clock().now().nanoseconds / 1e9 - self.params["chunk_ms"] / 1000.0
+        times = [t0 + t for interval in closure_intervals(utterance.phones) for t in interval]
+        self._publish_closures([t0, *times])
+
+    def _on_cut(self) -> None:
+        if self.closures_publisher is not None:
+            self._publish_closures([self.get_clock().now().nanoseconds / 1e9])  # no closures from now on
+
+    def _publish_closures(self, data: list[float]) -> None:
+        try:
+            self.closures_publisher.publish(Float64MultiArray(data=data))
+        except Exception as error:
+            if self.context.ok():
+                self.get_logger().error(f"publishing face/closures failed: {error}")
 
     def _on_utterance(self, utterance, timing: dict) -> None:
         cut = timing.get("cut_at_chunk")

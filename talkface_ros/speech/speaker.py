@@ -82,13 +82,18 @@ class SpeakerStats:
 class Speaker:
     def __init__(self, engine: TtsEngine, config: SpeakerConfig, publish_pcm: Callable[[np.ndarray], None],
                  on_speaking: Callable[[bool], None], playback: Playback | None = None,
-                 on_utterance: Callable[[Utterance, dict], None] | None = None) -> None:
+                 on_utterance: Callable[[Utterance, dict], None] | None = None,
+                 on_start: Callable[[Utterance], None] | None = None,
+                 on_cut: Callable[[], None] | None = None) -> None:
+        """on_start(utterance): right after its first chunk was published; on_cut(): an utterance was cut."""
         config.validate()
         self.engine = engine
         self.config = config
         self.publish_pcm = publish_pcm
         self.on_speaking = on_speaking
         self.on_utterance = on_utterance
+        self.on_start = on_start
+        self.on_cut = on_cut
         self.playback = playback
         self.stats = SpeakerStats()
         self.chunk_samples = int(round(MODEL_SAMPLE_RATE * config.chunk_ms / 1000.0))
@@ -257,6 +262,8 @@ class Speaker:
                     self._speaking_until = now + self.config.playback_delay_s + utterance.duration_s \
                         + self.config.speaking_hold_s
                 self._set_speaking(True)
+                if self.on_start is not None:
+                    self.on_start(utterance)
             if self.playback is not None and k < speech_chunks:
                 self.playback.push(chunk, now)
             self.stats.chunks += 1
@@ -265,6 +272,8 @@ class Speaker:
             self.stats.interrupted += 1
             if self.playback is not None:
                 self.playback.clear()  # what the speaker had not played yet is dropped with the utterance
+            if self.on_cut is not None:
+                self.on_cut()
             with self._lock:
                 self._speaking_until = time.monotonic() + self.config.speaking_hold_s
             for _ in range(-(-tail // n)):  # silence to the face model: the mouth closes now, not at its timeout
