@@ -119,8 +119,10 @@ class FaceRetargetNode(Node):
             self.send(now, stamp=msg.header.stamp)
 
     def on_look_at(self, msg: PointStamped) -> None:
-        """Set the gaze target and send a command at once (a saccade starts without waiting for a tick)."""
-        if self.look_at(msg):
+        """Set the gaze target; a saccade sends a command at once instead of waiting for the tick (a pursued
+        target's stream does not add commands)."""
+        saccades = self.gaze.state.saccades
+        if self.look_at(msg) and self.gaze.state.saccades > saccades:
             self.send(time.monotonic())
 
     def look_at(self, msg: PointStamped) -> bool:
