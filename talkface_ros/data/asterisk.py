@@ -71,7 +71,7 @@ def aligned_prompts(split: str | None, directory: Path = ASTERISK_DIR, transcrip
     """The prompts of `split` ("train", "test", None for both; or just `stems`) whose words are all in the
     aligner's dictionary and that align (alignments cached on disk), and how many were left out, by why."""
     from talkface_ros.data.sphinx_align import cached_force_align, shared_aligner
-    from talkface_ros.eval.real_set import load_wav_16k
+    from talkface_ros.audio.wav import load_wav_16k
 
     said = asterisk_transcripts(transcripts)
     aligner = shared_aligner()

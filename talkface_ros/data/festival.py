@@ -141,7 +141,7 @@ def synth_batch(texts: list[str], voice: FestivalVoice, timeout_s: float = 120.0
     if not available():
         raise FestivalError("festival is not installed (apt-get install festival festvox-kallpc16k ...)")
     spec = FESTIVAL_VOICES[voice.name]
-    from talkface_ros.eval.real_set import load_wav_16k
+    from talkface_ros.audio.wav import load_wav_16k
 
     with tempfile.TemporaryDirectory(prefix="talkface-festival-") as tmp:
         lines = [f"({spec.command})", f"(Parameter.set 'Duration_Stretch {voice.duration_stretch:.3f})"]

@@ -44,7 +44,7 @@ def synth(text: str, voice: FliteVoice, aligner, timeout_s: float = 60.0) -> Syn
         raise FliteError("flite is not installed (apt-get install flite)")
     if not aligner.knows(text):
         return None
-    from talkface_ros.eval.real_set import load_wav_16k
+    from talkface_ros.audio.wav import load_wav_16k
 
     with tempfile.TemporaryDirectory(prefix="talkface-flite-") as tmp:
         wav = Path(tmp) / "out.wav"

@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 def utterance_from_livelink(csv_path: str | Path, wav_path: str | Path, transcript: str | None = None, offset_s: float = 0.0,
                             uid: str | None = None, split: str = "train", emotion: str = "neutral", intensity: float = 1.0) -> Utterance:
     from talkface_ros.data.teacher import lip_sync, num_frames_for
-    from talkface_ros.eval.real_set import force_align, load_wav_16k
+    from talkface_ros.audio.wav import load_wav_16k
+    from talkface_ros.data.sphinx_align import shared_aligner
 
     frames, fps = read_livelink_csv(csv_path)
     audio = load_wav_16k(wav_path)
@@ -40,7 +41,7 @@ def utterance_from_livelink(csv_path: str | Path, wav_path: str | Path, transcri
     phone_class = np.zeros(T, np.uint8)
     viseme = np.zeros(T, np.int8)
     if transcript:
-        labels = lip_sync(force_align(audio, transcript), T)
+        labels = lip_sync(shared_aligner().align(audio, transcript), T)
         phone_class, viseme = labels.phone_class, labels.viseme
     utt = Utterance(
         id=uid or Path(csv_path).stem, audio=audio, frames=face.astype(np.float32), phone_class=phone_class, viseme=viseme,

@@ -99,7 +99,7 @@ def cached_align(audio: np.ndarray, text: str, language: str, cache_dir: Path | 
 def aligned_prompts(voice: PromptVoice, cache_dir: Path | None = None,
                     stems: list[str] | None = None) -> tuple[list[AlignedPrompt], dict[str, int]]:
     """A voice's prompts (all, or just `stems`) up to MAX_SECONDS, aligned, and how many were left out, by why."""
-    from talkface_ros.eval.real_set import load_wav_16k
+    from talkface_ros.audio.wav import load_wav_16k
 
     directory = SOUNDS_DIR / voice.directory
     out: list[AlignedPrompt] = []

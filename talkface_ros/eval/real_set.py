@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from talkface_ros.audio.wav import load_wav_16k
 from talkface_ros.data import asterisk
 from talkface_ros.data.asterisk import ASTERISK_DIR, ASTERISK_TRANSCRIPTS
 from talkface_ros.data.phones import Phone
@@ -98,18 +99,6 @@ def real_speech_dir() -> Path:
     from talkface_ros.paths import assets_dir
 
     return assets_dir() / "real_speech"
-
-
-def load_wav_16k(path: str | Path) -> np.ndarray:
-    import soundfile as sf
-    from scipy.signal import resample_poly
-
-    audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
-    audio = audio.mean(axis=1)
-    if rate != 16000:
-        g = np.gcd(int(rate), 16000)
-        audio = resample_poly(audio, 16000 // g, int(rate) // g)
-    return np.clip(np.round(audio * 32767), -32768, 32767).astype(np.int16)
 
 
 def force_align(audio: np.ndarray, transcript: str) -> list[Phone]:
