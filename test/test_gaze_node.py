@@ -99,3 +99,48 @@ def test_look_at_moves_the_commanded_eyes_and_neck():
         output = stop_process(retarget)
     assert "ignoring a look-at target" in output, output[-2000:]
     assert output.count("robot_face/look_at in frame 'camera_link'") == 1, output[-2000:]
+
+
+def test_points_in_other_frames_go_through_tf_when_it_has_a_transform():
+    """tf2_ros is not installable here: a stand-in buffer checks the node's side of the tf lookup."""
+    from types import SimpleNamespace
+
+    from talkface_ros.nodes.face_retarget import FaceRetargetNode
+
+    class FakeBuffer:
+        def __init__(self) -> None:
+            self.asked: list[tuple[str, str]] = []
+
+        def lookup_transform(self, target, source, when):
+            self.asked.append((target, source))
+            if source != "camera_link":
+                raise LookupError(source)
+            half = math.sqrt(0.5)   # camera 1 m ahead of base_link, turned 90 degrees about z
+            return SimpleNamespace(transform=SimpleNamespace(
+                translation=SimpleNamespace(x=1.0, y=0.0, z=0.14),
+                rotation=SimpleNamespace(x=0.0, y=0.0, z=half, w=half)))
+
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    try:
+        node = FaceRetargetNode(context=context)
+        node.tf_buffer = FakeBuffer()
+
+        def point(x, y, z, frame):
+            msg = PointStamped()
+            msg.header.frame_id = frame
+            msg.point.x, msg.point.y, msg.point.z = x, y, z
+            return msg
+
+        assert node.look_at(point(0.5, 0.0, 0.0, "camera_link"))
+        np.testing.assert_allclose(node.gaze.target, [1.0, 0.5, 0.14], atol=1e-9)   # x of the camera = y of base
+        assert node.look_at(point(2.0, 0.1, 0.2, "base_link"))
+        np.testing.assert_allclose(node.gaze.target, [2.0, 0.1, 0.2])
+        assert ("base_link", "camera_link") in node.tf_buffer.asked
+        assert all(source != "base_link" for _, source in node.tf_buffer.asked), "no lookup for the gaze frame"
+        assert node.look_at(point(2.0, 0.0, 0.14, "odom"))      # tf has none: as is, with a warning
+        np.testing.assert_allclose(node.gaze.target, [2.0, 0.0, 0.14])
+        assert "odom" in node.warned_frames
+        node.destroy_node()
+    finally:
+        rclpy.shutdown(context=context)
