@@ -264,6 +264,15 @@ def test_stale_target_eases_back_to_the_speech_models_gaze():
     assert again[EYE_YAW] > 0.2
 
 
+def test_reset_drops_gaze_at_once():
+    controller = GazeController(RIG, QUIET)
+    controller.set_target([1.0, 0.6, 0.14], 0.0)
+    run(controller, 0.5)
+    controller.reset()
+    base = RIG.neutral.copy()
+    assert controller.apply(base, 0.5) is base and not controller.active
+
+
 def test_inactive_gaze_passes_everything_through():
     controller = GazeController(RIG, QUIET)
     base = RIG.neutral + 0.01

@@ -264,6 +264,13 @@ class GazeController:
         """Forget the target: ease back to the speech model's gaze."""
         self.target_time = None
 
+    def reset(self) -> None:
+        """Drop the target at once, as if none had come (the output is disabled)."""
+        self.target = self.target_time = None
+        self._ramp = self.state.weight = 0.0
+        self._neck[:] = 0.0
+        self._servo, self._blink_start = None, None
+
     @property
     def active(self) -> bool:
         return self.state.weight > 0.0

@@ -113,6 +113,8 @@ class Retargeter:
         self.enabled = enabled
         if not enabled:
             self.go_neutral()
+            if self.gaze is not None:
+                self.gaze.reset()
 
     @property
     def streaming(self) -> bool:
