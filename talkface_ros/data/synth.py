@@ -42,7 +42,6 @@ class SynthConfig:
     festival_share: float = 0.12  # of utterances, when festival is installed
     flite_share: float = 0.15  # of utterances, when flite and pocketsphinx are installed
     festival_world_share: float = 0.15  # of utterances, from the installed FESTIVAL_WORLD_VOICE_NAMES
-    mbrola_share: float = 0.0  # of utterances, from the installed MBROLA voices (data/mbrola.py); off: no gain measured
     piper_share: float = 0.0  # of utterances, from the installed Piper (VITS) voices (data/piper_tts.py)
     prompt_copies: int = 0  # extra shards after the synthetic ones, each one copy of the Asterisk "train" prompts (real speech)
     world_prompt_copies: int = 0  # extra shards after those, each one copy of the Asterisk prompts in es/fr/it/ru (data/world_prompts.py)
@@ -199,31 +198,6 @@ def make_flite_utterances(rng: np.random.Generator, prefix: str, count: int, see
     return _draw_utterances(rng, prefix, "l", count, seed, neutral_share, draw)
 
 
-def make_mbrola_utterances(rng: np.random.Generator, prefix: str, count: int, seed: int, neutral_share: float) -> list[Utterance]:
-    """`count` sentences from the installed MBROLA voices (real speakers' diphones, all in training), each in
-    its voice's language, own prosody per sentence. Sentences a voice lacks diphones for are skipped."""
-    from talkface_ros.data import mbrola
-    from talkface_ros.data.espeak import EspeakError
-
-    names = mbrola.installed_voices()
-    if count <= 0 or not names:
-        return []
-    synth = _synth()
-
-    def draw(rng: np.random.Generator) -> _Drawn | None:
-        voice, prosody = mbrola.choose(rng, names)
-        text = random_sentence(voice.text_language, rng, max_words=8)
-        try:
-            result = synth.synth(text, prosody)
-        except EspeakError as exc:
-            log.debug("mbrola %s skipped: %s", voice.name, exc)
-            return None
-        return _Drawn(result, "mbrola:" + voice.name, voice.language,
-                      f"mbrola:{voice.name}@p{prosody.pitch}r{prosody.rate_wpm}", "mbrola")
-
-    return _draw_utterances(rng, prefix, "m", count, seed, neutral_share, draw)
-
-
 def make_piper_utterances(rng: np.random.Generator, prefix: str, count: int, seed: int, neutral_share: float) -> list[Utterance]:
     """`count` English sentences from the installed Piper voices (neural voices trained on real speakers'
     recordings, all in training), own speaking rate and rhythm per sentence, phones from the voice's own
@@ -277,9 +251,6 @@ def make_shard(config: SynthConfig, shard: int) -> tuple[int, float]:
     world_count = int(round(config.festival_world_share * config.shard_seconds / 3.0))
     utterances += make_festival_utterances(np.random.default_rng([config.seed, shard, 99989]), f"s{config.seed}-{shard:05d}",
                                            world_count, config.seed, config.neutral_share, FESTIVAL_WORLD_VOICE_NAMES, tag="w")
-    mbrola_count = int(round(config.mbrola_share * config.shard_seconds / 3.0))
-    utterances += make_mbrola_utterances(np.random.default_rng([config.seed, shard, 99971]), f"s{config.seed}-{shard:05d}",
-                                         mbrola_count, config.seed, config.neutral_share)
     piper_count = int(round(config.piper_share * config.shard_seconds / 3.0))
     utterances += make_piper_utterances(np.random.default_rng([config.seed, shard, 99961]), f"s{config.seed}-{shard:05d}",
                                         piper_count, config.seed, config.neutral_share)
