@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from talkface_ros.audio.pcm import MODEL_SAMPLE_RATE
 from talkface_ros.data.phones import Phone
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,7 @@ def check_languages(languages: list[str], sentences: int = 20, seed: int = 0) ->
         for _ in range(sentences):
             voice = EspeakVoice(lang, str(rng.choice(["", "m3", "f2"])), int(rng.integers(130, 220)), int(rng.integers(30, 70)))
             result = synth.synth(random_sentence(table[lang], rng), voice)
-            errors += boundary_errors(result.audio, 16000, result.phones)
+            errors += boundary_errors(result.audio, MODEL_SAMPLE_RATE, result.phones)
         report["languages"][lang] = summarize(errors)
         everything += errors
     report["all"] = summarize(everything)
@@ -114,7 +115,7 @@ def check_festival(voices: tuple[str, ...] = ("kal", "ked", "slt"), sentences: i
         texts = [random_sentence(FESTIVAL_VOICES[name].language, rng) for _ in range(sentences)]
         errors: list[float] = []
         for result in synth_batch(texts, FestivalVoice(name)):
-            errors += boundary_errors(result.audio, 16000, result.phones)
+            errors += boundary_errors(result.audio, MODEL_SAMPLE_RATE, result.phones)
         report["voices"][name] = summarize(errors)
         everything += errors
     report["all"] = summarize(everything)
@@ -136,7 +137,7 @@ def check_piper(sentences: int = 20, seed: int = 0) -> dict:
             text = random_sentence("en", rng, max_words=8) + ", " + random_sentence("en", rng, max_words=5)
             result = piper_tts.synth(text, name, piper_tts.choose_prosody(rng))
             if result is not None:
-                errors += boundary_errors(result.audio, 16000, result.phones)
+                errors += boundary_errors(result.audio, MODEL_SAMPLE_RATE, result.phones)
         report["voices"][name] = summarize(errors)
         everything += errors
     report["all"] = summarize(everything)

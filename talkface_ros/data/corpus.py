@@ -15,6 +15,7 @@ from typing import Iterator
 
 import numpy as np
 
+from talkface_ros.audio.pcm import MODEL_SAMPLE_RATE
 from talkface_ros.face.arkit import FRAME_SIZE
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ class Utterance:
         return {
             "id": self.id, "shard": shard, "split": self.split, "language": self.language, "voice": self.voice,
             "synth": self.synth, "emotion": self.emotion, "intensity": round(float(self.intensity), 4),
-            "seconds": round(len(self.audio) / 16000.0, 4), "num_frames": int(len(self.frames)),
+            "seconds": round(len(self.audio) / MODEL_SAMPLE_RATE, 4), "num_frames": int(len(self.frames)),
         }
 
 

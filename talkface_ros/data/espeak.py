@@ -25,11 +25,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import resample_poly
 
+from talkface_ros.audio.pcm import MODEL_SAMPLE_RATE as SAMPLE_RATE
 from talkface_ros.data.phones import Phone
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _INIT_PHONEME_EVENTS = 0x0001
 _INIT_PHONEME_IPA = 0x0002

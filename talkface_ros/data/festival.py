@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
+from talkface_ros.audio.pcm import MODEL_SAMPLE_RATE
 from talkface_ros.data.espeak import SynthResult
 from talkface_ros.data.phones import ARPABET_IPA, Phone
 
@@ -162,7 +163,7 @@ def synth_batch(texts: list[str], voice: FestivalVoice, timeout_s: float = 120.0
                 continue
             audio = load_wav_16k(wav)
             phones = parse_segs(segs.read_text(encoding="utf-8", errors="replace"), spec.phones)
-            end = len(audio) / 16000
+            end = len(audio) / MODEL_SAMPLE_RATE
             if phones and phones[-1].end < end:
                 phones.append(Phone("", phones[-1].end, end))
             results.append(SynthResult(audio=audio, phones=[p for p in phones if p.start < end]))

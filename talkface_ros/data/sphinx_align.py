@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from talkface_ros.audio.pcm import MODEL_SAMPLE_RATE
 from talkface_ros.data.alignment_cache import alignment_cache_dir, cached_phones
 from talkface_ros.data.phones import ARPABET_IPA, Phone
 
@@ -34,7 +35,7 @@ class SphinxAligner:
             from pocketsphinx import Decoder
         except ImportError as exc:
             raise RuntimeError("forced alignment needs pocketsphinx: pip install pocketsphinx") from exc
-        self._new_decoder = lambda: Decoder(samprate=16000, loglevel="ERROR", cmn="batch")
+        self._new_decoder = lambda: Decoder(samprate=MODEL_SAMPLE_RATE, loglevel="ERROR", cmn="batch")
         self.lexicon = self._new_decoder()
 
     def knows(self, transcript: str) -> bool:
@@ -60,7 +61,7 @@ class SphinxAligner:
                     log.warning("unknown ARPAbet phone %s", name)
                 phones.append(Phone(ARPABET_IPA.get(name, ""), phone.start / 100.0,
                                     (phone.start + phone.duration) / 100.0))
-        end = len(audio) / 16000
+        end = len(audio) / MODEL_SAMPLE_RATE
         if phones and phones[-1].end < end:
             phones.append(Phone("", phones[-1].end, end))
         return trim_leading_silence(phones, audio)
@@ -88,7 +89,7 @@ def trim_leading_silence(phones: list[Phone], audio: np.ndarray, threshold_db: f
     active = np.flatnonzero(energy > energy.max() + threshold_db)
     if len(active) == 0:
         return phones
-    onset = float(active[0] * 80 / 16000)
+    onset = float(active[0] * 80 / MODEL_SAMPLE_RATE)
     first = phones[0]
     if onset - first.start > 0.01 and onset < first.end - 0.02:
         return [Phone("", first.start, onset), Phone(first.symbol, onset, first.end), *phones[1:]]

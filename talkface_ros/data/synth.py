@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from talkface_ros.audio.pcm import MODEL_SAMPLE_RATE
 from talkface_ros.data import corpus as corpus_io
 from talkface_ros.data.corpus import Utterance
 from talkface_ros.data.espeak import MAX_SENTENCE_S, EspeakSynth, SynthResult
@@ -73,7 +74,7 @@ def speaker_style(seed: int, voice_name: str, pitch: int) -> SpeakerStyle:
 
 def _finish(rng: np.random.Generator, uid: str, result: SynthResult, style: SpeakerStyle, neutral_share: float, **meta) -> Utterance | None:
     """Synth result -> teacher-animated utterance (random emotion), or None if unusable."""
-    if len(result.audio) < 16000 * 0.3 or len(result.audio) > MAX_SENTENCE_S * 16000 or not result.phones:
+    if len(result.audio) < MODEL_SAMPLE_RATE * 0.3 or len(result.audio) > MAX_SENTENCE_S * MODEL_SAMPLE_RATE or not result.phones:
         return None
     emotion = "neutral" if rng.random() < neutral_share else str(rng.choice(EMOTIONS[1:]))
     intensity = 1.0 if emotion == "neutral" else float(rng.uniform(0.3, 1.0))
@@ -90,7 +91,7 @@ def make_utterance(rng: np.random.Generator, uid: str, seed: int, neutral_share:
     synth = _synth()
     result = synth.synth(text, choice.voice)
     words = text.split()
-    while len(result.audio) > MAX_SENTENCE_S * 16000 and len(words) > 1:
+    while len(result.audio) > MAX_SENTENCE_S * MODEL_SAMPLE_RATE and len(words) > 1:
         words = words[: max(1, len(words) * 2 // 3)]
         result = synth.synth(" ".join(words), choice.voice)
     style = speaker_style(seed, choice.voice.name, choice.voice.pitch)
@@ -232,13 +233,13 @@ def make_shard(config: SynthConfig, shard: int) -> tuple[int, float]:
 
         utterances = make_world_prompt_utterances(config.seed, config.neutral_share, copy=shard - world_first)
         corpus_io.write_shard(config.out, shard, utterances)
-        return shard, sum(len(u.audio) for u in utterances) / 16000.0
+        return shard, sum(len(u.audio) for u in utterances) / MODEL_SAMPLE_RATE
     if shard >= config.num_shards:  # a copy of the real English prompts
         from talkface_ros.data.asterisk import make_prompt_utterances
 
         utterances = make_prompt_utterances(config.seed, config.neutral_share, copy=shard - config.num_shards)
         corpus_io.write_shard(config.out, shard, utterances)
-        return shard, sum(len(u.audio) for u in utterances) / 16000.0
+        return shard, sum(len(u.audio) for u in utterances) / MODEL_SAMPLE_RATE
     rng = np.random.default_rng([config.seed, shard])
     # About 3 s per sentence: festival's share of the shard, synthesised in one festival process.
     festival_count = int(round(config.festival_share * config.shard_seconds / 3.0))
@@ -254,7 +255,7 @@ def make_shard(config: SynthConfig, shard: int) -> tuple[int, float]:
     piper_count = int(round(config.piper_share * config.shard_seconds / 3.0))
     utterances += make_piper_utterances(np.random.default_rng([config.seed, shard, 99961]), f"s{config.seed}-{shard:05d}",
                                         piper_count, config.seed, config.neutral_share)
-    seconds = sum(len(u.audio) for u in utterances) / 16000.0
+    seconds = sum(len(u.audio) for u in utterances) / MODEL_SAMPLE_RATE
     n = 0
     while seconds < config.shard_seconds:
         # One RNG per utterance: a tiny difference in one sentence's audio cannot change the next ones.
@@ -264,7 +265,7 @@ def make_shard(config: SynthConfig, shard: int) -> tuple[int, float]:
         if utt is None:
             continue
         utterances.append(utt)
-        seconds += len(utt.audio) / 16000.0
+        seconds += len(utt.audio) / MODEL_SAMPLE_RATE
     corpus_io.write_shard(config.out, shard, utterances)
     return shard, seconds
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from talkface_ros.audio.pcm import MODEL_SAMPLE_RATE as SAMPLE_RATE
 from talkface_ros.data.phones import Phone
 from talkface_ros.face.arkit import FRAME_SIZE, INDEX, NUM_BLENDSHAPES, sanitize_frames
 from talkface_ros.face.emotion import EMOTIONS
@@ -28,7 +29,6 @@ from talkface_ros.face.visemes import (
     vowel_letters,
 )
 
-SAMPLE_RATE = 16000
 HOP = 320
 FRAME_RATE = SAMPLE_RATE / HOP
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from talkface_ros.audio.pcm import MODEL_SAMPLE_RATE
 from talkface_ros.data.alignment_cache import alignment_cache_dir, cached_phones
 from talkface_ros.data.asterisk import AlignedPrompt, read_transcripts
 from talkface_ros.data.phones import Phone
@@ -111,7 +112,7 @@ def aligned_prompts(voice: PromptVoice, cache_dir: Path | None = None,
             skipped["no audio"] += 1
             continue
         audio = load_wav_16k(path)
-        if len(audio) > MAX_SECONDS * 16000:
+        if len(audio) > MAX_SECONDS * MODEL_SAMPLE_RATE:
             skipped["too long"] += 1
             continue
         phones = cached_align(audio, text, voice.espeak_language, cache_dir)

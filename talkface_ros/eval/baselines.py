@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.fft import dct
 
+from talkface_ros.audio.pcm import MODEL_SAMPLE_RATE as SAMPLE_RATE
 from talkface_ros.face.arkit import FRAME_SIZE, INDEX, NUM_BLENDSHAPES
 from talkface_ros.face.visemes import VISEME_INDEX, VISEME_POSES
 
 HOP = 320
-SAMPLE_RATE = 16000
 
 
 class _Framer:

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from talkface_ros.audio.pcm import MODEL_SAMPLE_RATE
 from talkface_ros.audio.wav import load_wav_16k
 from talkface_ros.data import asterisk
 from talkface_ros.data.asterisk import ASTERISK_DIR, ASTERISK_TRANSCRIPTS
@@ -89,7 +90,7 @@ def build_prompts_set(directory: Path = ASTERISK_DIR, transcripts: Path = ASTERI
     for prompt in prompts:
         teacher = animate(prompt.phones, prompt.audio, np.random.default_rng(0), style=SpeakerStyle(head_motion=0.0))
         items.append(EvalItem(prompt.stem, prompt.audio, teacher.phone_class, teacher.frames, speaker="asterisk:allison"))
-    log.info("real-prompts: %d prompts, %.0f s (left out: %s)", len(items), sum(len(i.audio) for i in items) / 16000, skipped)
+    log.info("real-prompts: %d prompts, %.0f s (left out: %s)", len(items), sum(len(i.audio) for i in items) / MODEL_SAMPLE_RATE, skipped)
     if not items:
         raise FileNotFoundError(f"no usable Asterisk prompts under {directory}")
     return items

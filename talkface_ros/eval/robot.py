@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from talkface_ros.audio.pcm import MODEL_SAMPLE_RATE
 from talkface_ros.eval import metrics
 from talkface_ros.eval.metrics import core_mask
 from talkface_ros.face.visemes import BILABIAL, OPEN_VOWEL, ROUNDED_VOWEL, SPREAD_VOWEL
@@ -197,12 +198,12 @@ def evaluate_robot(system, items: list, set_name: str, robot: RobotFace, emotion
     for item in items:
         frames = run_system(system, item)
         tracks.append(track(robot, frames, item.phone_class))
-    seconds = round(sum(len(i.audio) for i in items) / 16000, 1)
+    seconds = round(sum(len(i.audio) for i in items) / MODEL_SAMPLE_RATE, 1)
     rows = [{"set": set_name, "scoring": scoring, "utts": len(items), "seconds": seconds,
              **score(tracks, core_only=scoring == "core60"), "delay_ms": delay_ms(tracks)}
             for scoring in ("core60", "full")]
     if emotion_utterances and hasattr(system, "set_emotion"):
-        subset = [i for i in items if len(i.audio) >= 16000 * 0.8][:emotion_utterances] or items[:emotion_utterances]
+        subset = [i for i in items if len(i.audio) >= MODEL_SAMPLE_RATE * 0.8][:emotion_utterances] or items[:emotion_utterances]
         features, labels, by_emotion = [], [], {}
         for emotion in EMOTIONS:
             emotion_tracks = []
@@ -221,7 +222,7 @@ def evaluate_robot(system, items: list, set_name: str, robot: RobotFace, emotion
         accuracy = emotion_accuracy(features, labels)
         for emotion, row in by_emotion.items():
             rows.append({"set": f"{set_name}:{emotion}", "scoring": "core60", "utts": len(subset),
-                         "seconds": round(sum(len(i.audio) for i in subset) / 16000, 1), **row,
+                         "seconds": round(sum(len(i.audio) for i in subset) / MODEL_SAMPLE_RATE, 1), **row,
                          "emotion_acc": round(accuracy, 3)})
     return rows
 
