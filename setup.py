@@ -35,7 +35,7 @@ setup(
     name=PACKAGE,
     version="0.1.0",
     packages=find_packages(exclude=["test", "test.*", "bench", "bench.*"]),
-    package_data={PACKAGE: ["models/*", "models/**/*", "assets/*", "assets/**/*"]},
+    package_data={PACKAGE: ["models/*", "models/**/*", "assets/*", "assets/**/*", "model/recipes/*.yaml"]},
     data_files=[
         # the ament index marker: installed once, here. A second entry for resource/ (it used to be mirrored
         # under share/ too) makes colcon's source -> destination map lose this one, warn that the package
