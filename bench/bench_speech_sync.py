@@ -8,11 +8,12 @@ For each sentence (a `say` request):
 - frame n of the utterance's stream reflects audio [20n, 20n + 20) ms, so it should show while that audio
   sounds: offset_n = (sound0 + 0.02 n) - (time frame n arrived here). Positive: the sound is late, negative:
   the face is late. The sentence's offset is the median over its speech frames;
+- live lip sync: the face stream's open-vs-bilabial and rounded-vs-spread AUC, with the phones of the TTS;
 - onset (model-dependent, for information): the first capture sample above -35 dB of the sentence's peak vs
   the arrival of the first frame whose jawOpen rises 0.1 over the sentence's first frame.
 Target (issue 19): |sentence offset| p95 <= 20 ms over 20 sentences.
 
-  python bench/bench_speech_sync.py [--sentences 20] [--lookahead 2] [--chain-latency-s 0.005]
+  python bench/bench_speech_sync.py [--sentences 20] [--lookahead 2] [--chain-latency-s 0.003] [--no-force-closure]
   python bench/bench_speech_sync.py --capture OUT.npz     (the capture process; started by the bench)
 """
 from __future__ import annotations
@@ -167,8 +168,8 @@ class Driver:
         self.flags: list[tuple[float, bool]] = []
         self.node.create_subscription(Int16MultiArray, "audio/pcm", lambda m: self.pcm.append(
             (time.monotonic(), np.asarray(m.data, np.int16))), 1000)
-        self.node.create_subscription(JointState, "face/blendshapes", lambda m: self.frames.append(
-            (time.monotonic(), m.header.stamp.sec * 10**9 + m.header.stamp.nanosec, float(m.position[self.jaw]))), 1000)
+        self.frame_values: list[np.ndarray] = []  # the whole frame [55], for the live lip-sync AUC
+        self.node.create_subscription(JointState, "face/blendshapes", self._on_frame, 1000)
         latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
         self.node.create_subscription(Bool, "robot_speaking", lambda m: self.flags.append((time.monotonic(), m.data)),
                                       latched)
@@ -186,6 +187,11 @@ class Driver:
         for status in msg.status:
             if status.name.startswith("speech"):
                 self.speech_diagnostics = {kv.key: kv.value for kv in status.values}
+
+    def _on_frame(self, msg) -> None:
+        self.frames.append((time.monotonic(), msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec,
+                            float(msg.position[self.jaw])))
+        self.frame_values.append(np.asarray(msg.position, np.float32))
 
     def spin_until(self, predicate, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -207,7 +213,7 @@ class Driver:
 
 
 def run(sentences: list[str], lookahead: int, chain_latency_s: float | None, workdir: Path,
-        log=print) -> dict:
+        log=print, force_closure: bool = True) -> dict:
     """Start PulseAudio, the capture, face_inference and speech; say each sentence; -> raw recordings."""
     pulse = start_pulse(workdir / "pulse")
     env = dict(pulse.env, PYTHONUNBUFFERED="1")
@@ -220,7 +226,7 @@ def run(sentences: list[str], lookahead: int, chain_latency_s: float | None, wor
                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         processes["capture"] = capture
         speech_params = {"playback_device": "pulse", "face_lookahead": lookahead, "reliable": True,
-                         "stats_period_s": 1.0}
+                         "stats_period_s": 1.0, "force_closure": force_closure}
         if chain_latency_s is not None:
             speech_params["chain_latency_s"] = chain_latency_s
         processes["face_inference"] = node_process("face_inference", {"lookahead": lookahead,
@@ -253,6 +259,7 @@ def run(sentences: list[str], lookahead: int, chain_latency_s: float | None, wor
         capture.communicate("stop\n", timeout=30)
         driver.spin_until(lambda: False, 1.2)  # one more diagnostics report of the speech node
         return {"said": said, "pcm": driver.pcm, "frames": driver.frames, "flags": driver.flags,
+                "frame_values": driver.frame_values,
                 "speech_diagnostics": driver.speech_diagnostics,
                 "capture": dict(np.load(capture_file, allow_pickle=False)), "outputs": outputs}
     finally:
@@ -378,10 +385,39 @@ def analyse(raw: dict) -> dict:
     summary["pass"] = bool(len(good) == len(sentences) and summary["abs_offset_p95_ms"] is not None
                            and summary["abs_offset_p95_ms"] <= 20.0)
     flags = [f for _, f in raw["flags"]]
+    summary["live_lipsync"] = live_lipsync(raw, sentences) if raw.get("frame_values") else None
     summary["robot_speaking_transitions"] = sum(1 for a, b in zip(flags, flags[1:]) if a != b)
     summary["speech_node"] = {k: v for k, v in raw.get("speech_diagnostics", {}).items()
                               if k.startswith("playback") or k in ("late_chunks", "spoken")}
     return {"summary": summary, "sentences": sentences}
+
+
+def live_lipsync(raw: dict, sentences: list[dict]) -> dict:
+    """The live face stream scored like `talkface eval`: each sentence is synthesised again here (espeak-ng en-us,
+    the node's default: the same samples it published) for its phone timings; frame n is labelled by the phone
+    at its centre. -> open-vs-bilabial and rounded-vs-spread AUC over the speech frames of all sentences."""
+    from talkface_ros.eval.metrics import lip_sync_aucs
+    from talkface_ros.face.visemes import ipa_phone_class
+    from talkface_ros.speech.tts import TtsConfig, make_engine, synthesize
+
+    engine, _ = make_engine(TtsConfig(engine="espeak"))
+    preds, classes = [], []
+    for entry, sentence in zip(raw["said"], sentences):
+        if "speech_frames" not in sentence:
+            continue
+        utterance = synthesize(engine, entry["text"])
+        values = raw["frame_values"][entry["frames"][0]: entry["frames"][1]]
+        count = min(len(values), -(-len(utterance.audio) // 320))
+        centres = (np.arange(count) + 0.5) * 0.02
+        labels = np.zeros(count, np.uint8)
+        for phone in utterance.phones or []:
+            labels[(centres >= phone.start) & (centres < phone.end)] = ipa_phone_class(phone.symbol)
+        preds.append(np.stack(values[:count]))
+        classes.append(labels)
+    if not preds:
+        return {}
+    aucs = lip_sync_aucs(np.concatenate(preds), np.concatenate(classes))
+    return {key.replace("_auc", ""): round(value, 3) for key, value in aucs.items()}
 
 
 def main() -> int:
@@ -391,6 +427,8 @@ def main() -> int:
     parser.add_argument("--lookahead", type=int, default=2, help="face_inference lookahead (default 2)")
     parser.add_argument("--chain-latency-s", type=float, default=None,
                         help="the speech node's chain_latency_s (default: the node's default)")
+    parser.add_argument("--no-force-closure", action="store_true",
+                        help="the speech node's force_closure off (lip-sync comparison)")
     parser.add_argument("--json", help="also write the result here")
     args = parser.parse_args()
     if args.capture:
@@ -403,9 +441,10 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="speech-sync-") as folder:
         raw = run(list(SENTENCES[: args.sentences]), args.lookahead, args.chain_latency_s, Path(folder),
-                  log=lambda line: print(line, file=sys.stderr))
+                  log=lambda line: print(line, file=sys.stderr), force_closure=not args.no_force_closure)
     result = analyse(raw)
     result["config"] = {"lookahead": args.lookahead, "chain_latency_s": args.chain_latency_s,
+                        "force_closure": not args.no_force_closure,
                         "date": time.strftime("%Y-%m-%d"), "engine": "espeak-ng en-us"}
     text = json.dumps(result, indent=1)
     print(text)
