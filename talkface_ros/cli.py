@@ -17,17 +17,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "servo-scan": ("talkface_ros.hardware.scan_cli", "list the servo controllers/servos answering on a serial port"),
     "emulate": ("talkface_ros.hardware.emulate_cli", "a Maestro or Dynamixel emulated on a pseudo-terminal"),
     "bringup": ("talkface_ros.nodes.bringup", "start the node graph here, without ros2 launch"),
-    "render": ("talkface_ros.demo.render", "MP4 of the blendshape face and the simulated robot face, with the audio"),
-    "demo": ("talkface_ros.demo.demo", "the bundled clip through the whole simulated graph (what make run runs)"),
+    "render": ("talkface_ros.demo.render_cli", "MP4 of the blendshape face and the simulated robot face, with the audio"),
+    "demo": ("talkface_ros.demo.demo_cli", "the bundled clip through the whole simulated graph (what make run runs)"),
     "eval": ("talkface_ros.eval.cli", "lip-sync metrics table for a system on an eval set"),
-    "generate": ("talkface_ros.sim.generate", "regenerate the URDF, controllers, rviz config and MuJoCo model from config/face.yaml"),
+    "generate": ("talkface_ros.sim.generate_cli", "regenerate the URDF, controllers, rviz config and MuJoCo model from config/face.yaml"),
     "calibrate": ("talkface_ros.selfmodel.calibrate_cli", "learn the face self-model (babble in the sim, fit, evaluate, save)"),
     "face-png": ("talkface_ros.sim.png_cli", "render the simulated face at neutral and a few expressions to PNG"),
     "data": ("talkface_ros.data.cli", "synthesise the training corpus (data synth), check phone timings"),
     "train": ("talkface_ros.model.train_cli", "train the audio encoder + diffusion teacher on the corpus"),
     "distill": ("talkface_ros.model.distill_cli", "distill the diffusion teacher into the one-step student"),
     "export-onnx": ("talkface_ros.model.export_cli", "export a checkpoint's inference graphs to ONNX"),
-    "animate": ("talkface_ros.model.animate", "WAV -> Live Link Face CSV with the streaming model"),
+    "animate": ("talkface_ros.model.animate_cli", "WAV -> Live Link Face CSV with the streaming model"),
 }
 
 

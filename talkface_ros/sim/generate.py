@@ -8,7 +8,6 @@ Gazebo: pass `--hardware gz` to write `gz_ros2_control/GazeboSimSystem` as the h
 """
 from __future__ import annotations
 
-import argparse
 import logging
 from pathlib import Path
 
@@ -142,29 +141,3 @@ def generated_files(d: FaceDescription, hardware: str = "mock") -> dict[str, str
 def stale_files(root: Path, d: FaceDescription | None = None) -> list[str]:
     d = d or load_face_description(root / "config" / "face.yaml")
     return [p for p, text in generated_files(d).items() if not (root / p).is_file() or (root / p).read_text() != text]
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--face", default=None, help="face description YAML (default: the package's config/face.yaml)")
-    parser.add_argument("--root", default=None, help="write under this folder (default: the package share folder)")
-    parser.add_argument("--hardware", choices=sorted(PLUGINS), default="mock", help="ros2_control hardware plugin")
-    parser.add_argument("--check", action="store_true", help="only report stale files (exit 1 if any)")
-
-
-def run(args: argparse.Namespace) -> int:
-    from talkface_ros.paths import share_dir
-
-    root = Path(args.root) if args.root else share_dir()
-    d = load_face_description(args.face)
-    files = generated_files(d, args.hardware)
-    if args.check:
-        stale = [p for p, text in files.items() if not (root / p).is_file() or (root / p).read_text() != text]
-        for p in stale:
-            print(f"stale: {p}")
-        return 1 if stale else 0
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        print(f"wrote {path}")
-    return 0
