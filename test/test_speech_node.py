@@ -183,3 +183,17 @@ def test_face_closes_the_lips_on_the_tts_bilabials():
     assert inside.sum() >= 5, "frames fall inside the announced closures (same clock)"
     assert (jaw[inside] <= 0.041).all(), jaw[inside]
     assert jaw[~inside].max() > 0.2, "the mouth opens elsewhere"
+
+
+def test_interrupt_policy_cuts_in_through_the_topic():
+    def body(rig: SpeechRig, node) -> None:
+        rig.say(" ".join([SENTENCE] * 6))  # ~10 s
+        assert rig.recorder.spin_until(lambda: len(rig.recorder.messages) > 25, 30)
+        rig.say("Sorry, one moment.")
+        assert rig.recorder.spin_until(lambda: rig.flags[-1:] == [False] and len(rig.flags) >= 3, 30), rig.flags
+        assert len(rig.pcm()) < 6 * 16000, "the long utterance was cut, the short one spoken"
+        assert rig.flags[0] is False and True in rig.flags and rig.flags[-1] is False
+
+    output = run_speech({"playback": False, "policy": "interrupt"}, body)
+    assert "interrupting the current utterance" in output and "cut at" in output
+    assert "said 'Sorry, one moment.'" in output
