@@ -31,6 +31,6 @@ for test in test/launch/*.launch_test.py; do
   if launch_test "$test"; then echo "== $test: passed (${SECONDS}s)"; else echo "== $test: FAILED (${SECONDS}s)"; failed+=("$test"); fi
 done
 echo "== ros2 launch as a user runs it"
-TALKFACE_LAUNCH_TESTS=1 python -m pytest -q -rs -p no:cacheprovider test/launch/test_ros2_launch_cli.py || failed+=("test/launch (pytest)")
+TALKFACE_LAUNCH_TESTS=1 python -m pytest -q -rs -p no:cacheprovider test/launch/test_ros2_launch_cli.py test/test_graph_static.py || failed+=("test/launch (pytest)")
 if [ ${#failed[@]} -gt 0 ]; then echo "launch tests FAILED: ${failed[*]}"; exit 1; fi
 echo "every launch test passed"
