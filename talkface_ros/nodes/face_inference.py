@@ -1,7 +1,7 @@
 """face_inference: audio/pcm -> FaceStreamer (online model) -> face/blendshapes (sensor_msgs/JointState).
 
-header.stamp of each frame is the audio time it reflects: a sample clock anchored to ROS time at the
-first chunk of a stream and re-anchored after a gap or when the audio falls behind the wall clock."""
+header.stamp of each frame is the audio time it reflects, from a sample clock anchored to ROS time
+(talkface_ros.audio.sample_clock)."""
 from __future__ import annotations
 
 import statistics
@@ -12,13 +12,14 @@ from collections import deque
 import numpy as np
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile
-from rclpy.time import Duration, Time
+from rclpy.time import Time
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray, Int16MultiArray, String
 from std_srvs.srv import SetBool, Trigger
 
 from talkface_ros.audio.pcm import MODEL_SAMPLE_RATE, int16_to_float
 from talkface_ros.audio.resample import StreamingResampler
+from talkface_ros.audio.sample_clock import SampleClock, SampleClockConfig
 from talkface_ros.face.arkit import FRAME_NAMES, FRAME_SIZE, sanitize_frames
 from talkface_ros.face.emotion import EmotionRamp, parse_emotion
 from talkface_ros.face.idle import IdleFace
@@ -96,15 +97,10 @@ class FaceInferenceNode(Node):
         self.create_timer(p["stats_period_s"], self._report)
 
         self.enabled = True
-        self.streaming = False
-        self.anchor: Time | None = None      # ROS time of audio sample 0 of this stream
-        self.samples_in = 0                  # 16 kHz samples pushed since the anchor
-        self.last_audio_wall = 0.0
+        self.clock = SampleClock(SampleClockConfig(MODEL_SAMPLE_RATE, p["max_clock_lag_s"], p["idle_timeout_s"]))
         self.last_frame = np.zeros(FRAME_SIZE, dtype=np.float32)
         self.compute_us: deque[float] = deque(maxlen=500)
-        self.counters = {"frames": 0, "idle_frames": 0, "chunks": 0, "bad_chunks": 0, "resets": 0, "reanchors": 0,
-                         "anchor_corrections": 0, "closed_frames": 0}
-        self.last_stamp: Time | None = None
+        self.counters = {"frames": 0, "idle_frames": 0, "chunks": 0, "bad_chunks": 0, "resets": 0, "closed_frames": 0}
         self.get_logger().info(f"model loaded ({p['backend']}, {p['threads']} thread(s), lookahead {p['lookahead']}; "
                                f"first step {warm_up_s * 1e3:.0f} ms, paid at start-up); emotion {initial_emotion.label}:{initial_emotion.intensity:g}")
 
@@ -152,30 +148,13 @@ class FaceInferenceNode(Node):
         samples = int16_to_float(pcm)
         if self.resampler is not None:
             samples = self.resampler.process(samples)
-        now = self.get_clock().now()
         chunk_s = len(samples) / MODEL_SAMPLE_RATE
-        if not self.streaming:
-            self.streaming = True
-            self.anchor = now - Duration(seconds=chunk_s)
-            self.samples_in = 0
-        else:
-            audio_end = self.anchor + Duration(seconds=(self.samples_in + len(samples)) / MODEL_SAMPLE_RATE)
-            lag = (now - audio_end).nanoseconds / 1e9
-            if lag > self.params["max_clock_lag_s"]:  # samples were lost upstream: keep stamps honest
-                self.anchor = self.anchor + Duration(seconds=lag)
-                self.counters["reanchors"] += 1
-            elif lag < -0.001:
-                # A chunk cannot arrive before its last sample was recorded: the first chunk(s) came late
-                # (a burst at start-up), so the clock was anchored too late. Move it back.
-                self.anchor = self.anchor + Duration(seconds=lag)
-                self.counters["anchor_corrections"] += 1
-        self.last_audio_wall = now_wall
+        self.clock.on_chunk(self.get_clock().now().nanoseconds, len(samples), now_wall)
         max_piece = int(self.params["max_chunk_s"] * MODEL_SAMPLE_RATE)
         if len(samples) > max_piece:
             self.get_logger().warning(f"audio chunk of {chunk_s:.2f} s; processing it in pieces", throttle_duration_sec=5.0)
         for start in range(0, len(samples), max_piece):
             piece = samples[start:start + max_piece]
-            self.samples_in += len(piece)
             started = time.perf_counter()
             frames = self.streamer.push(piece)
             if frames:
@@ -187,10 +166,7 @@ class FaceInferenceNode(Node):
             self._apply_emotion(self.emotion.step())
             values = sanitize_frames(frame.values, fallback=self.last_frame)
             self.last_frame = values
-            stamp = self.anchor + Duration(seconds=float(frame.time_s))
-            if self.last_stamp is not None and stamp <= self.last_stamp:  # after an anchor correction
-                stamp = self.last_stamp + Duration(nanoseconds=1000)
-            self.last_stamp = stamp
+            stamp = Time(nanoseconds=self.clock.stamp_ns(float(frame.time_s)), clock_type=self.get_clock().clock_type)
             if self.closures.covers(stamp.nanoseconds / 1e9):
                 values = close_lips(values)
                 self.counters["closed_frames"] += 1
@@ -209,10 +185,10 @@ class FaceInferenceNode(Node):
     def _end_stream(self, flush: bool = True) -> None:
         """The stream stopped: publish the frames of its last partial 20 ms (and the look-ahead held back),
         then reset the model state and hand over to the idle face."""
-        if self.streaming:
+        if self.clock.streaming:
             if flush:
                 self._publish_frames(self.streamer.flush())
-            self.streaming = False
+            self.clock.end()
             self.streamer.reset()
             if self.resampler is not None:
                 self.resampler.reset()
@@ -220,9 +196,9 @@ class FaceInferenceNode(Node):
             self.counters["resets"] += 1
 
     def _on_tick(self) -> None:
-        if self.streaming and time.monotonic() - self.last_audio_wall > self.params["idle_timeout_s"]:
+        if self.clock.stalled(time.monotonic()):
             self._end_stream()
-        if not self.streaming and self.enabled and self.params["idle_animation"]:
+        if not self.clock.streaming and self.enabled and self.params["idle_animation"]:
             self._apply_emotion(self.emotion.step())
             values = sanitize_frames(self.idle.step())
             self.last_frame = values
@@ -243,11 +219,13 @@ class FaceInferenceNode(Node):
             ordered = sorted(self.compute_us)
             values["compute_us_per_frame_median"] = statistics.median(ordered)
             values["compute_us_per_frame_p99"] = ordered[int(0.99 * (len(ordered) - 1))]
-        if self.streaming and self.anchor is not None:
-            audio_end = self.anchor + Duration(seconds=self.samples_in / MODEL_SAMPLE_RATE)
-            values["audio_ahead_of_clock_s"] = (audio_end - self.get_clock().now()).nanoseconds / 1e9
-        values["streaming"] = int(self.streaming)
-        self.diagnostics.publish(values, warn=self.counters["bad_chunks"] > 0, message="streaming" if self.streaming else "idle")
+        values.update(vars(self.clock.counters))
+        ahead = self.clock.audio_ahead_s(self.get_clock().now().nanoseconds)
+        if ahead is not None:
+            values["audio_ahead_of_clock_s"] = ahead
+        values["streaming"] = int(self.clock.streaming)
+        self.diagnostics.publish(values, warn=self.counters["bad_chunks"] > 0,
+                                 message="streaming" if self.clock.streaming else "idle")
 
 
 def main(args: list[str] | None = None) -> int:
