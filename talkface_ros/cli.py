@@ -16,7 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "devices": ("talkface_ros.audio.devices_cli", "list audio input devices"),
     "servo-scan": ("talkface_ros.hardware.scan_cli", "list the servo controllers/servos answering on a serial port"),
     "emulate": ("talkface_ros.hardware.emulate_cli", "a Maestro or Dynamixel emulated on a pseudo-terminal"),
-    "bringup": ("talkface_ros.nodes.bringup", "start the node graph here, without ros2 launch"),
+    "bringup": ("talkface_ros.nodes.bringup_cli", "start the node graph here, without ros2 launch"),
     "render": ("talkface_ros.demo.render_cli", "MP4 of the blendshape face and the simulated robot face, with the audio"),
     "demo": ("talkface_ros.demo.demo_cli", "the bundled clip through the whole simulated graph (what make run runs)"),
     "eval": ("talkface_ros.eval.cli", "lip-sync metrics table for a system on an eval set"),

@@ -94,7 +94,7 @@ def test_every_launch_file_declares_the_same_arguments_from_the_graph():
 def test_launch_arguments_and_bringup_flags_have_the_same_names():
     import argparse
 
-    from talkface_ros.nodes import bringup
+    from talkface_ros.nodes import bringup_cli as bringup
 
     parser = argparse.ArgumentParser()
     bringup.add_arguments(parser)
@@ -195,7 +195,7 @@ def test_a_wav_stops_the_graph_at_its_end_unless_looped_or_told_not_to(capsys):
 def test_bringup_options_all_have_help():
     import argparse
 
-    from talkface_ros.nodes import bringup
+    from talkface_ros.nodes import bringup_cli as bringup
 
     parser = argparse.ArgumentParser()
     bringup.add_arguments(parser)

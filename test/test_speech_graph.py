@@ -4,7 +4,8 @@ import argparse
 
 import pytest
 
-from talkface_ros.nodes.bringup import add_arguments, node_command, options_from_args
+from talkface_ros.nodes.bringup import node_command
+from talkface_ros.nodes.bringup_cli import add_arguments, options_from_args
 from talkface_ros.nodes.graph import GraphOptions, build_graph
 from talkface_ros.paths import config_path
 
