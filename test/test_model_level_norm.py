@@ -109,3 +109,27 @@ def test_streamer_carries_the_normaliser_streaming_offline_and_pipelined(level_m
     # and the normaliser matters: the same audio 30 dB down gives nearly the same frames
     quiet = np.round(pcm.astype(np.float64) * 10 ** (-30 / 20)).astype(np.int16)
     np.testing.assert_allclose(s.animate(quiet)[25:], offline[25:], atol=0.05)
+
+
+def test_the_noise_gate_keeps_a_rooms_hiss_quiet_and_chunking_exact():
+    from talkface_ros.model.features import LevelNormConfig
+
+    rng = np.random.default_rng(6)
+    speech = _float_speech(2.0, seed=6)
+    hiss_rms = 10 ** (-45 / 20) * np.sqrt(np.mean(speech**2))  # room noise 45 dB under the speech
+    x = np.concatenate([hiss_rms * rng.standard_normal(16000), speech + hiss_rms * rng.standard_normal(32000)])
+    tokens = audio_tokens(x)
+    power = lambda t: np.log(np.exp(t.astype(np.float64)).mean(axis=1))  # noqa: E731
+    ungated = power(normalise_levels(tokens, LevelNormConfig()))
+    gated_cfg = LevelNormConfig(gate_db=30.0)
+    gated = power(normalise_levels(tokens, gated_cfg))
+    speech = np.median(gated[60:])
+    # without the gate the hiss before the first word is lifted to near speech level; with it, it stays >= 25 dB down
+    assert speech - np.median(ungated[5:45]) < 15 * NATS_PER_DB
+    assert speech - np.median(gated[5:45]) > 25 * NATS_PER_DB
+    # the speech itself is normalised the same way once it is there
+    assert abs(np.median(gated[60:]) - np.median(ungated[60:])) < 1 * NATS_PER_DB
+    norm, pieces = LevelNormaliser(gated_cfg), []
+    for i in range(0, len(tokens), 7):
+        pieces.append(norm.push(tokens[i:i + 7]))
+    np.testing.assert_array_equal(np.concatenate(pieces), normalise_levels(tokens, gated_cfg))

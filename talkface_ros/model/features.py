@@ -188,6 +188,11 @@ class LevelNormConfig:
     attack: float = 0.5  # share of the gap closed per token when the level rises (~ 30 ms to a new speaker)
     release_db_per_s: float = 6.0  # how fast the tracked level falls in quiet stretches (keeps the syllable envelope)
     max_gain_db: float = 45.0  # no more gain than this: silence and hiss stay quiet
+    # noise gate (0: off): no gain that would lift the tracked background above reference - gate_db (a quiet room's
+    # hiss before a word must not look like speech); the background follows the token power down at once and up
+    # by floor_rise_db_per_s
+    gate_db: float = 0.0
+    floor_rise_db_per_s: float = 2.0
 
 
 class LevelNormaliser:
@@ -200,12 +205,16 @@ class LevelNormaliser:
 
     def __init__(self, config: LevelNormConfig = LevelNormConfig()) -> None:
         self.config = config
-        self._release = config.release_db_per_s * NATS_PER_DB * SAMPLES_PER_FRAME / SAMPLE_RATE
+        per_token = NATS_PER_DB * SAMPLES_PER_FRAME / SAMPLE_RATE
+        self._release = config.release_db_per_s * per_token
+        self._rise = config.floor_rise_db_per_s * per_token
         self._lowest = config.reference - config.max_gain_db * NATS_PER_DB
+        self._gate = config.gate_db * NATS_PER_DB
         self.reset()
 
     def reset(self) -> None:
         self.level = self._lowest
+        self.background = float("inf")  # the first token sets it
 
     def push(self, tokens: np.ndarray) -> np.ndarray:
         """[n, TOKEN_DIM] raw log-mel tokens -> the same shape, normalised (float32)."""
@@ -219,7 +228,11 @@ class LevelNormaliser:
                 self.level += c.attack * (energy - self.level)
             else:
                 self.level = max(self.level - self._release, self._lowest)
-            out[i] = np.log(power * np.exp(c.reference - self.level) + LOG_FLOOR)
+            log_gain = c.reference - self.level
+            if self._gate > 0.0:
+                self.background = min(energy, self.background + self._rise)
+                log_gain = min(log_gain, max(0.0, c.reference - self._gate - self.background))
+            out[i] = np.log(power * np.exp(log_gain) + LOG_FLOOR)
         return out
 
 
@@ -238,7 +251,9 @@ def level_norm_config(model_config: dict) -> LevelNormConfig | None:
         reference=float(model_config.get("level_norm_reference", defaults.reference)),
         attack=float(model_config.get("level_norm_attack", defaults.attack)),
         release_db_per_s=float(model_config.get("level_norm_release_db_per_s", defaults.release_db_per_s)),
-        max_gain_db=float(model_config.get("level_norm_max_gain_db", defaults.max_gain_db)))
+        max_gain_db=float(model_config.get("level_norm_max_gain_db", defaults.max_gain_db)),
+        gate_db=float(model_config.get("level_norm_gate_db", defaults.gate_db)),
+        floor_rise_db_per_s=float(model_config.get("level_norm_floor_rise_db_per_s", defaults.floor_rise_db_per_s)))
 
 
 def model_tokens(pcm: np.ndarray, level_norm: LevelNormConfig | None = None) -> np.ndarray:

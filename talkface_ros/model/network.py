@@ -49,6 +49,8 @@ class ModelConfig:
     level_norm_attack: float = 0.5
     level_norm_release_db_per_s: float = 6.0
     level_norm_max_gain_db: float = 45.0
+    level_norm_gate_db: float = 0.0  # 0: no noise gate (features.LevelNormConfig.gate_db)
+    level_norm_floor_rise_db_per_s: float = 2.0
 
     def to_dict(self) -> dict:
         return asdict(self)
