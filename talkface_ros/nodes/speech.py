@@ -162,6 +162,9 @@ class SpeechNode(Node):
                                                                         if cut is not None else ""))
 
     def _on_say(self, msg: String) -> None:
+        if self.audio_publisher.get_subscription_count() == 0:
+            self.get_logger().warning("nothing subscribes to audio/pcm (is face_inference still starting?): "
+                                      f"{msg.data[:40]!r} will be heard but move no face")
         accepted, reason = self.speaker.say(msg.data)
         if not accepted:
             self.get_logger().warning(f"not saying {msg.data[:60]!r}: {reason}")
