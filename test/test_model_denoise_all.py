@@ -109,7 +109,7 @@ def test_animate_equals_streaming_push_frame_by_frame(model_dir, one_block_stude
     np.testing.assert_allclose(offline, streamed, atol=TOL, rtol=0)
     # the stream continues from the offline state like from the streamed one
     assert s.n_frames == len(frames)
-    np.testing.assert_allclose(s.history[0], streamed[-s.history_len:], atol=TOL, rtol=0)
+    np.testing.assert_allclose(s.state.history[0], streamed[-s.history_len:], atol=TOL, rtol=0)
 
 
 @pytest.mark.parametrize("lookahead", [0, 2])
@@ -120,13 +120,15 @@ def test_animate_on_two_threads_gives_the_one_thread_frames(model_dir, lookahead
     one = FaceStreamer.from_pretrained(model_dir, seed=2, lookahead=lookahead).animate(pcm)
     two_threads = FaceStreamer.from_pretrained(model_dir, seed=2, lookahead=lookahead, threads=2)
     calls = []
-    original = two_threads._encode_and_denoise_pipelined
-    monkeypatch.setattr(two_threads, "_encode_and_denoise_pipelined", lambda *a: calls.append(1) or original(*a))
+    from talkface_ros.model import offline
+
+    original = offline.encode_and_denoise_pipelined
+    monkeypatch.setattr(offline, "encode_and_denoise_pipelined", lambda *a: calls.append(1) or original(*a))
     two = two_threads.animate(pcm)
     assert calls == [1]
     assert one.shape == two.shape == (-(-len(pcm) // 320), FRAME_SIZE)
     np.testing.assert_allclose(two, one, atol=TOL, rtol=0)
-    np.testing.assert_allclose(two_threads.history[0], one[-two_threads.history_len:], atol=TOL, rtol=0)
+    np.testing.assert_allclose(two_threads.state.history[0], one[-two_threads.history_len:], atol=TOL, rtol=0)
 
 
 def test_encoder_in_pieces_equals_the_encoder_on_the_whole():
@@ -156,9 +158,9 @@ def test_encoder_in_pieces_equals_the_encoder_on_the_whole():
 
 
 def test_onnx_encoder_in_pieces_equals_the_whole(model_dir):
-    from talkface_ros.model.streamer import _OrtBackend
+    from talkface_ros.model.backends import OrtBackend
 
-    backend = _OrtBackend(model_dir, threads=1)
+    backend = OrtBackend(model_dir, threads=1)
     W = TINY["window"]
     tokens = np.random.default_rng(6).standard_normal((1, 6 * W, 160)).astype(np.float32)
     whole = backend.encode_all(tokens)
@@ -251,7 +253,7 @@ def test_graphs_exported_before_the_residual_inputs_are_refused(model_dir, tmp_p
 
 
 def test_pipeline_chunks_cover_the_windows_once():
-    from talkface_ros.model.streamer import pipeline_chunks
+    from talkface_ros.model.offline import pipeline_chunks
 
     assert pipeline_chunks(20, 4) == [(0, 4), (4, 8), (8, 12), (12, 16), (16, 20)]
     assert pipeline_chunks(9, 4) == [(0, 4), (4, 9)]  # a short tail joins the chunk before it
@@ -295,7 +297,7 @@ def test_a_nan_frame_is_fed_back_sanitized_like_streaming(model_dir, backend):
     class Streamer(FaceStreamer):
         def reset(self) -> None:
             super().reset()
-            self.rng = _ScriptedNoise(rows)
+            self.state.rng = _ScriptedNoise(rows)
 
     s = Streamer.from_pretrained(model_dir, backend=backend)
     streamed = np.stack([f.values for f in s.push(pcm) + s.flush()])

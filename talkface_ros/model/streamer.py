@@ -1,7 +1,9 @@
 """FaceStreamer (contract F): the online model runtime used by the face_inference node and `talkface animate`.
 
 push(pcm) -> list[Frame]: PCM of any chunk size in; every 20 ms of audio (plus `lookahead` frames of delay)
-gives one face frame. Backends: "onnxruntime" (default; torch is never imported) and "torch".
+gives one face frame. The runtimes behind it share one interface (model/backends.py: onnxruntime, the default,
+never imports torch; torch); everything a stream has heard and generated is one StreamState; the whole-utterance
+path (`animate`) is model/offline.py.
 """
 from __future__ import annotations
 
@@ -14,25 +16,14 @@ import numpy as np
 
 from talkface_ros.face.arkit import FRAME_SIZE, sanitize_frames
 from talkface_ros.face.emotion import EMOTION_INDEX, EMOTIONS
+from talkface_ros.model.backends import BACKENDS, NEG_INF, make_backend
 from talkface_ros.model.files import CONFIG, ModelFileError, read_json
-from talkface_ros.model.features import (SAMPLE_RATE, SAMPLES_PER_FRAME, SILENT_TOKEN, TOKEN_DIM, LevelNormaliser,
-                                         StreamingTokens, level_norm_config)
+from talkface_ros.model.features import (SAMPLE_RATE, SAMPLES_PER_FRAME, LevelNormaliser, StreamingTokens,
+                                         level_norm_config)
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "talkface"
-NEG_INF = -1e9
-BACKENDS = ("onnxruntime", "torch")
-PIPELINE_WINDOWS = 2  # encoder windows per chunk when animate overlaps the encoder with the denoiser
-
-
-def pipeline_chunks(n_windows: int, size: int = PIPELINE_WINDOWS) -> list[tuple[int, int]]:
-    """Window ranges [a, b) of `size` covering 0 .. n_windows; a last piece smaller than `size` joins the one
-    before it."""
-    bounds = [*range(0, n_windows, size), n_windows]
-    if len(bounds) > 2 and bounds[-1] - bounds[-2] < size:
-        del bounds[-2]
-    return list(zip(bounds[:-1], bounds[1:]))
 
 
 @dataclass
@@ -58,101 +49,32 @@ def emotion_vector(label: str, intensity: float) -> np.ndarray:
     return vec
 
 
-class _OrtBackend:
-    def __init__(self, directory: Path, threads: int, residual: bool = False) -> None:
-        import onnxruntime as ort
+@dataclass
+class StreamState:
+    """Everything one stream has heard and generated: FaceStreamer.reset() starts a new one."""
 
-        from talkface_ros.model.files import DENOISE_ALL, ENCODE_ALL, STREAM_STEP
+    tokens: StreamingTokens                # the streaming front end (log-mel tokens)
+    normaliser: LevelNormaliser | None     # the causal level normaliser, for models trained with it
+    k_cache: np.ndarray                    # the encoder's attention keys/values over its window
+    v_cache: np.ndarray
+    history: np.ndarray                    # the last frames, fed back to the denoiser [1, history, 55]
+    h_past: np.ndarray                     # the last encodings, oldest first (lookahead: a frame reads its own)
+    rng: np.random.Generator               # the denoiser's noise, restarted from the seed
+    n_tokens: int = 0
+    n_frames: int = 0
+    samples_in: int = 0
 
-        def options(intra_op_threads: int):
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = intra_op_threads
-            opts.inter_op_num_threads = 1
-            opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            return opts
-
-        # The denoiser recurrence is a chain of tiny matrix-vector products: a thread pool only adds its sync cost.
-        # With threads > 1, FaceStreamer.animate runs the encoder on a thread of its own beside the denoiser.
-        threads_of = {STREAM_STEP: threads, ENCODE_ALL: max(1, threads - 1), DENOISE_ALL: 1}
-        self.sessions = {}
-        for name in (STREAM_STEP, ENCODE_ALL, DENOISE_ALL):
-            path = directory / name
-            if not path.is_file():
-                raise ModelFileError(f"model file missing: {path} (run `talkface export-onnx {directory}`)")
-            try:
-                self.sessions[name] = ort.InferenceSession(str(path), options(threads_of[name]),
-                                                           providers=["CPUExecutionProvider"])
-            except Exception as exc:  # onnxruntime raises its own exception types
-                raise ModelFileError(f"model file {path} is corrupt: {str(exc)[:300]}") from None
-        self.step_session = self.sessions[STREAM_STEP]
-        self.encode_session = self.sessions[ENCODE_ALL]
-        self.denoise_all_session = self.sessions[DENOISE_ALL]
-        inputs = {i.name: i.shape for i in self.encode_session.get_inputs()}
-        if "prev_k" not in inputs:
-            raise ModelFileError(f"{directory / ENCODE_ALL} is an older export without the chunk inputs "
-                                 f"(prev_k, prev_v, prev_mask): re-export with `talkface export-onnx`")
-        self.no_prev = np.zeros(inputs["prev_k"], dtype=np.float32)
-        self.no_prev_mask = np.array([NEG_INF], dtype=np.float32)
-        # a plain student's graphs do not read the frame's own encoding (the exporter drops the unused input)
-        self.step_inputs = {i.name for i in self.step_session.get_inputs()}
-        self.denoise_inputs = {i.name for i in self.denoise_all_session.get_inputs()}
-        for path, inputs, needed in ((directory / STREAM_STEP, self.step_inputs, "h_past"),
-                                     (directory / DENOISE_ALL, self.denoise_inputs, "h_frame")):
-            if residual and needed not in inputs:
-                raise ModelFileError(f"{path} is an older export without the {needed!r} input: "
-                                     f"re-export with `talkface export-onnx`")
-
-    def stream_step(self, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
-        """-> frame, h, k_cache, v_cache"""
-        return tuple(self.step_session.run(None, {k: v for k, v in feeds.items() if k in self.step_inputs}))
-
-    def encode_all(self, tokens: np.ndarray) -> np.ndarray:
-        return self.encode_chunk(tokens, None)[0]
-
-    def encode_chunk(self, tokens: np.ndarray, prev: tuple[np.ndarray, np.ndarray] | None
-                     ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
-        """Whole windows of tokens after the piece that returned `prev` (None: the utterance's start) ->
-        (h, the state for the next piece)."""
-        if prev is None:
-            feeds = {"tokens": tokens, "prev_k": self.no_prev, "prev_v": self.no_prev, "prev_mask": self.no_prev_mask}
-        else:
-            feeds = {"tokens": tokens, "prev_k": prev[0], "prev_v": prev[1], "prev_mask": np.zeros(1, np.float32)}
-        h, k, v = self.encode_session.run(None, feeds)
-        return h, (k, v)
-
-    def denoise_all(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
-        return self.denoise_all_session.run(None, {k: v for k, v in feeds.items() if k in self.denoise_inputs})[0]
-
-
-class _TorchBackend:
-    def __init__(self, directory: Path, threads: int) -> None:
-        import torch
-
-        from talkface_ros.model.checkpoint import load_checkpoint
-        from talkface_ros.model.steps import DenoiseAll, EncodeAll, StreamStep
-
-        torch.set_num_threads(threads)
-        self.torch = torch
-        model, _, _ = load_checkpoint(directory)
-        self.step_module = StreamStep(model).eval()
-        self.encode_module = EncodeAll(model).eval()
-        self.denoise_all_module = DenoiseAll(model).eval()
-
-    def _t(self, feeds: dict[str, np.ndarray]) -> dict:
-        return {k: self.torch.from_numpy(np.ascontiguousarray(v)) for k, v in feeds.items()}
-
-    def stream_step(self, feeds):
-        with self.torch.inference_mode():
-            return tuple(x.numpy() for x in self.step_module(**self._t(feeds)))
-
-    def encode_all(self, tokens):
-        with self.torch.inference_mode():
-            return self.encode_module(self.torch.from_numpy(tokens)).numpy()
-
-    def denoise_all(self, feeds):
-        with self.torch.inference_mode():
-            return self.denoise_all_module(**self._t(feeds)).numpy()
+    @classmethod
+    def new(cls, streamer: "FaceStreamer") -> "StreamState":
+        return cls(
+            tokens=StreamingTokens(),
+            normaliser=LevelNormaliser(streamer.level_norm) if streamer.level_norm is not None else None,
+            k_cache=np.zeros(streamer.cache_shape, dtype=np.float32),
+            v_cache=np.zeros(streamer.cache_shape, dtype=np.float32),
+            history=np.zeros((1, streamer.history_len, FRAME_SIZE), dtype=np.float32),
+            h_past=np.zeros((streamer.max_lookahead, streamer.d_model), dtype=np.float32),
+            rng=np.random.default_rng(streamer.seed),
+        )
 
 
 class FaceStreamer:
@@ -181,8 +103,7 @@ class FaceStreamer:
         self.threads = int(threads)
         self.residual = bool(config.get("residual_student", False))
         self.level_norm = level_norm_config(config)  # None: the model reads the raw log-mel (models before it)
-        self.backend = (_OrtBackend(directory, threads, self.residual) if backend == "onnxruntime"
-                        else _TorchBackend(directory, threads))
+        self.backend = make_backend(backend, directory, threads, self.residual)
         self._emotion = emotion_vector("neutral", 1.0)
         self._lookahead_arr = np.array([self.lookahead], dtype=np.int64)
         self.reset()
@@ -203,16 +124,12 @@ class FaceStreamer:
     # -- state ---------------------------------------------------------------------------------------------
     def reset(self) -> None:
         """Forget all audio and generated frames; the noise generator restarts from the seed."""
-        self.tokens = StreamingTokens()
-        self.normaliser = LevelNormaliser(self.level_norm) if self.level_norm is not None else None
-        self.k_cache = np.zeros(self.cache_shape, dtype=np.float32)
-        self.v_cache = np.zeros(self.cache_shape, dtype=np.float32)
-        self.history = np.zeros((1, self.history_len, FRAME_SIZE), dtype=np.float32)
-        self.h_past = np.zeros((self.max_lookahead, self.d_model), dtype=np.float32)  # oldest first
-        self.n_tokens = 0
-        self.n_frames = 0
-        self.samples_in = 0
-        self.rng = np.random.default_rng(self.seed)
+        self.state = StreamState.new(self)
+
+    @property
+    def n_frames(self) -> int:
+        """Frames emitted in this stream."""
+        return self.state.n_frames
 
     def warm_up(self, frames: int = 4) -> float:
         """Run the streaming step on `frames` frames of silence, then reset; returns the seconds it took.
@@ -228,34 +145,34 @@ class FaceStreamer:
         self._emotion = emotion_vector(label, intensity)
 
     def _mask(self) -> np.ndarray:
-        valid = min(self.n_tokens + 1, self.window)
+        valid = min(self.state.n_tokens + 1, self.window)
         mask = np.full(self.window, NEG_INF, dtype=np.float32)
         mask[self.window - valid:] = 0.0
         return mask
 
     def _noise(self) -> np.ndarray:
-        return self.rng.standard_normal((1, FRAME_SIZE)).astype(np.float32)
+        return self.state.rng.standard_normal((1, FRAME_SIZE)).astype(np.float32)
 
     def _emit(self, raw: np.ndarray) -> Frame:
         values = sanitize_frames(raw[0])
-        self.history = np.concatenate([self.history[:, 1:], values[None, None]], axis=1)
-        frame = Frame(self.n_frames, (self.n_frames + 0.5) / self.frame_rate, values)
-        self.n_frames += 1
+        self.state.history = np.concatenate([self.state.history[:, 1:], values[None, None]], axis=1)
+        frame = Frame(self.state.n_frames, (self.state.n_frames + 0.5) / self.frame_rate, values)
+        self.state.n_frames += 1
         return frame
 
     # -- streaming -----------------------------------------------------------------------------------------
     def step_token(self, token: np.ndarray) -> Frame | None:
         """One 20 ms token [160] -> the frame `lookahead` tokens back (None during the first `lookahead`)."""
         noise = self._noise()
-        feeds = {"token": token.reshape(1, -1).astype(np.float32), "k_cache": self.k_cache,
-                 "v_cache": self.v_cache, "mask": self._mask(), "h_past": self.h_past, "history": self.history,
+        feeds = {"token": token.reshape(1, -1).astype(np.float32), "k_cache": self.state.k_cache,
+                 "v_cache": self.state.v_cache, "mask": self._mask(), "h_past": self.state.h_past, "history": self.state.history,
                  "noise": noise, "emotion": self._emotion, "lookahead": self._lookahead_arr}
-        raw, h, self.k_cache, self.v_cache = self.backend.stream_step(feeds)
+        raw, h, self.state.k_cache, self.state.v_cache = self.backend.stream_step(feeds)
         if self.max_lookahead:
-            self.h_past = np.concatenate([self.h_past[1:], h.reshape(1, -1)])
-        self.n_tokens += 1
-        if self.n_tokens <= self.lookahead:
-            self.rng = np.random.default_rng(self.seed)  # noise draws start with the first emitted frame
+            self.state.h_past = np.concatenate([self.state.h_past[1:], h.reshape(1, -1)])
+        self.state.n_tokens += 1
+        if self.state.n_tokens <= self.lookahead:
+            self.state.rng = np.random.default_rng(self.seed)  # noise draws start with the first emitted frame
             return None
         return self._emit(raw)
 
@@ -264,11 +181,11 @@ class FaceStreamer:
         pcm = np.asarray(pcm)
         if pcm.ndim != 1:
             pcm = pcm.reshape(-1)
-        self.samples_in += len(pcm)
+        self.state.samples_in += len(pcm)
         frames = []
-        tokens = self.tokens.push(pcm)
-        if self.normaliser is not None:
-            tokens = self.normaliser.push(tokens)
+        tokens = self.state.tokens.push(pcm)
+        if self.state.normaliser is not None:
+            tokens = self.state.normaliser.push(tokens)
         for token in tokens:
             frame = self.step_token(token)
             if frame is not None:
@@ -278,110 +195,15 @@ class FaceStreamer:
     def flush(self) -> list[Frame]:
         """End of utterance: zero-pad so every started 20 ms frame is output (T = ceil(samples / 320)),
         then the `lookahead` frames still held back. The stream continues afterwards as if zeros were heard."""
-        pad = (-self.samples_in) % SAMPLES_PER_FRAME
+        pad = (-self.state.samples_in) % SAMPLES_PER_FRAME
         frames = self.push(np.zeros(pad, dtype=np.float32)) if pad else []
         frames += self.push(np.zeros(self.lookahead * SAMPLES_PER_FRAME, dtype=np.float32))
         return frames
 
-    # -- offline (same computation, batched encoder and denoiser terms) --------------------------------------------
+    # -- offline ---------------------------------------------------------------------------------------------
     def animate(self, pcm: np.ndarray) -> np.ndarray:
         """A whole utterance -> [ceil(N / 320), 55] frames, equal to reset + push + flush (within float
-        tolerance): the encoder runs over all tokens at once, and the denoiser over all frames in one call
-        (`DenoiseAll`: its history-free terms batched, the recurrence on its own outputs inside the graph), with
-        the same noise draws."""
-        from talkface_ros.model.features import audio_tokens, to_float
+        tolerance), computed in batches: talkface_ros.model.offline."""
+        from talkface_ros.model.offline import animate
 
-        self.reset()
-        pcm = np.asarray(pcm).reshape(-1)
-        n_frames = -(-len(pcm) // SAMPLES_PER_FRAME)
-        if n_frames == 0:
-            return np.zeros((0, FRAME_SIZE), dtype=np.float32)
-        pad = n_frames * SAMPLES_PER_FRAME - len(pcm) + self.lookahead * SAMPLES_PER_FRAME
-        if pcm.dtype != np.int16:  # as push() reads it (int16 stays int16: the same samples, converted once)
-            pcm = to_float(pcm)
-        samples = np.concatenate([pcm, np.zeros(pad, dtype=pcm.dtype)])
-        n_tokens = len(samples) // SAMPLES_PER_FRAME
-        n_windows = -(-n_tokens // self.window)  # the blocked encoder graph takes whole windows
-        # the same noise stream as n_frames calls of _noise() (the generator is sequential)
-        noise = self.rng.standard_normal((n_frames, FRAME_SIZE)).astype(np.float32)
-        if self.threads > 1 and self.backend_name == "onnxruntime" and n_windows >= 2 * PIPELINE_WINDOWS:
-            out, h_all = self._encode_and_denoise_pipelined(samples, n_tokens, noise, n_frames)
-        else:
-            tokens = audio_tokens(samples)
-            if self.normaliser is not None:
-                tokens = self.normaliser.push(tokens)
-            padded = np.full((1, n_windows * self.window, TOKEN_DIM), SILENT_TOKEN, dtype=np.float32)
-            padded[0, :n_tokens] = tokens
-            h_all = self.backend.encode_all(padded)[0]
-            out = self.backend.denoise_all(self._denoise_feeds(h_all, 0, n_frames, self.history, noise))
-        bad = ~np.isfinite(out).all(axis=1)
-        if bad.any():  # the graph fed a NaN frame back; streaming feeds back its sanitized frame: redo from there
-            out = self._denoise_from(int(np.argmax(bad)), out, h_all, noise)
-        out = sanitize_frames(out)
-        self.history = np.concatenate([self.history, out[None]], axis=1)[:, -self.history_len:].copy()
-        self.n_frames = n_frames
-        self.n_tokens = n_tokens
-        if self.max_lookahead:  # as stepping would leave it (zeros stand for tokens before the start)
-            past = np.concatenate([np.zeros_like(self.h_past), h_all[:n_tokens]])
-            self.h_past = np.ascontiguousarray(past[-self.max_lookahead:])
-        return out
-
-    def _denoise_feeds(self, h_all: np.ndarray, start: int, stop: int, history: np.ndarray,
-                       noise: np.ndarray) -> dict[str, np.ndarray]:
-        """Frames start .. stop-1 of an utterance encoded as h_all: frame t reads h[t + lookahead] and, for a
-        residual student's mean, its own encoding h[t]."""
-        la = self.lookahead
-        return {"h": h_all[start + la:stop + la], "h_frame": h_all[start:stop], "history": history, "noise": noise,
-                "emotion": self._emotion, "lookahead": self._lookahead_arr}
-
-    def _encode_and_denoise_pipelined(self, samples: np.ndarray, n_tokens: int, noise: np.ndarray,
-                                      n_frames: int) -> tuple[np.ndarray, np.ndarray]:
-        """`animate` with its stages overlapped: the front end and the encoder on a worker thread, in chunks
-        of windows (`pipeline_chunks`), the denoiser on this one, each chunk of frames as soon as its encoding
-        is there (numpy's FFT and onnxruntime release the GIL). Exact: tokens are computed frame by frame
-        (`tokens_between`), each chunk is encoded after the one before it, carrying its last window's keys and
-        values (the blocked attention reads one window back), and the denoiser carries its history from chunk
-        to chunk. -> (frames, the encodings of all tokens)."""
-        from concurrent.futures import ThreadPoolExecutor
-
-        from talkface_ros.model.features import tokens_between, with_left_context
-
-        W, la = self.window, self.lookahead
-        n_windows = -(-n_tokens // W)
-        chunks = pipeline_chunks(n_windows)
-        context = with_left_context(samples)
-        tokens = np.full((1, n_windows * W, TOKEN_DIM), SILENT_TOKEN, dtype=np.float32)
-        h_all = np.empty((n_windows * W, self.d_model), dtype=np.float32)
-        state: list = [None]
-
-        def encode(a: int, b: int) -> None:  # chunks run one after the other on the worker (one thread)
-            t1 = min(b * W, n_tokens)
-            if t1 > a * W:  # in order, so the level normaliser carries its state from chunk to chunk
-                piece = tokens_between(context, a * W, t1)
-                tokens[0, a * W:t1] = piece if self.normaliser is None else self.normaliser.push(piece)
-            h, state[0] = self.backend.encode_chunk(tokens[:, a * W:b * W], state[0])
-            h_all[a * W:b * W] = h[0]
-
-        out = np.empty((n_frames, FRAME_SIZE), dtype=np.float32)
-        history, done = self.history, 0
-        with ThreadPoolExecutor(1) as pool:
-            futures = [pool.submit(encode, a, b) for a, b in chunks]
-            for (a, b), future in zip(chunks, futures):
-                future.result()
-                stop = n_frames if b == n_windows else min(n_frames, b * W - la)  # frame t reads h[t + la]
-                if stop <= done:
-                    continue
-                part = self.backend.denoise_all(self._denoise_feeds(h_all, done, stop, history, noise[done:stop]))
-                out[done:stop] = part
-                history = np.concatenate([history, part[None]], axis=1)[:, -self.history_len:]
-                done = stop
-        return out, h_all
-
-    def _denoise_from(self, start: int, out: np.ndarray, h_all: np.ndarray, noise: np.ndarray) -> np.ndarray:
-        """Frames from `start` on one call each, each fed back sanitized like `_emit` does (only after a NaN)."""
-        k = self.history_len
-        frames = np.concatenate([self.history[0], out])  # frames[k + t] = frame t; those before `start` are good
-        for t in range(start, len(out)):
-            raw = self.backend.denoise_all(self._denoise_feeds(h_all, t, t + 1, frames[None, t:t + k], noise[t:t + 1]))
-            frames[k + t] = sanitize_frames(raw[0])
-        return frames[k:]
+        return animate(self, pcm)
