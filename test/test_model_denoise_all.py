@@ -171,21 +171,6 @@ def test_onnx_encoder_in_pieces_equals_the_whole(model_dir):
     np.testing.assert_allclose(np.concatenate(pieces, axis=1), whole, atol=1e-5, rtol=0)
 
 
-def test_an_encoder_export_without_the_chunk_inputs_is_refused(model_dir, tmp_path):
-    import shutil
-
-    from talkface_ros.model.files import ENCODE_ALL
-
-    for f in model_dir.iterdir():
-        shutil.copy(f, tmp_path / f.name)
-    model = _random_model()
-    torch.onnx.export(EncodeAll(model), (torch.zeros(1, 2 * TINY["window"], 160),), str(tmp_path / ENCODE_ALL),
-                      input_names=["tokens"], output_names=["h"], dynamic_axes={"tokens": {1: "T"}, "h": {1: "T"}},
-                      opset_version=17, dynamo=False)
-    with pytest.raises(ModelFileError, match="export-onnx"):
-        FaceStreamer.from_pretrained(tmp_path)
-
-
 @pytest.mark.parametrize("backend", ["onnxruntime", "torch"])
 @pytest.mark.parametrize("lookahead", [0, 2])
 def test_a_residual_students_mean_comes_from_its_own_frames_encoding(tmp_path, backend, lookahead):
@@ -220,36 +205,6 @@ def test_a_residual_students_mean_comes_from_its_own_frames_encoding(tmp_path, b
     export_onnx(model, plain)
     flat = FaceStreamer.from_pretrained(plain, backend=backend, lookahead=lookahead).animate(pcm)
     np.testing.assert_allclose(flat[:, :52], 0.5, atol=1e-6)  # denormalize(0) = the face mean
-
-
-def test_graphs_exported_before_the_residual_inputs_are_refused(model_dir, tmp_path):
-    import shutil
-
-    from talkface_ros.model.files import STREAM_STEP
-    from talkface_ros.model.steps import StreamStep
-
-    for f in model_dir.iterdir():
-        shutil.copy(f, tmp_path / f.name)
-    model = _random_model()
-
-    class OldStep(torch.nn.Module):  # the step graph's inputs before h_past
-        def __init__(self) -> None:
-            super().__init__()
-            self.step = StreamStep(model)
-
-        def forward(self, token, k_cache, v_cache, mask, history, noise, emotion, lookahead):
-            return self.step(token, k_cache, v_cache, mask, torch.zeros(3, TINY["d_model"]), history, noise, emotion,
-                             lookahead)
-
-    from talkface_ros.model.export import example_inputs
-
-    ex = example_inputs(model)
-    names = ["token", "k_cache", "v_cache", "mask", "history", "noise", "emotion", "lookahead"]
-    with torch.no_grad():
-        torch.onnx.export(OldStep(), tuple(ex[n] for n in names), str(tmp_path / STREAM_STEP), input_names=names,
-                          output_names=["frame", "h", "k_cache_out", "v_cache_out"], opset_version=17, dynamo=False)
-    with pytest.raises(ModelFileError, match="h_past.*export-onnx"):
-        FaceStreamer.from_pretrained(tmp_path)
 
 
 def test_pipeline_chunks_cover_the_windows_once():

@@ -191,3 +191,28 @@ def test_blocked_attention_equals_banded_full_attention():
     tokens = torch.randn(2, 5 * W, model.cfg.token_dim) * 3
     with torch.no_grad():
         torch.testing.assert_close(model.encoder(tokens, blocked=True), model.encoder(tokens), atol=2e-5, rtol=1e-4)
+
+
+def test_the_onnx_format_is_written_by_the_exporter_and_checked_once(model_dir, tmp_path):
+    from talkface_ros.model.files import ONNX_FORMAT, ONNX_FORMAT_KEY
+
+    config = json.loads((model_dir / "config.json").read_text())
+    assert config[ONNX_FORMAT_KEY] == ONNX_FORMAT  # export_onnx marked the folder
+    model, _, _ = load_checkpoint(model_dir)  # the mark is not a model field
+    assert model.cfg == ModelConfig(**TINY)
+    old = tmp_path / "old"
+    old.mkdir()
+    for f in model_dir.iterdir():
+        (old / f.name).write_bytes(f.read_bytes())
+    for stale in ({k: v for k, v in config.items() if k != ONNX_FORMAT_KEY}, {**config, ONNX_FORMAT_KEY: 1}):
+        (old / "config.json").write_text(json.dumps(stale))
+        with pytest.raises(ModelFileError, match="re-export with `talkface export-onnx"):
+            FaceStreamer.from_pretrained(old)
+        FaceStreamer.from_pretrained(old, backend="torch")  # the checkpoint itself needs no graphs
+
+
+def test_the_shipped_model_is_of_the_current_onnx_format():
+    from talkface_ros.model.files import ONNX_FORMAT, ONNX_FORMAT_KEY
+    from talkface_ros.model.streamer import default_model_dir
+
+    assert json.loads((default_model_dir() / "config.json").read_text())[ONNX_FORMAT_KEY] == ONNX_FORMAT

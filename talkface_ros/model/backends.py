@@ -9,7 +9,7 @@ from typing import Protocol
 
 import numpy as np
 
-from talkface_ros.model.files import ModelFileError
+from talkface_ros.model.files import ModelFileError, check_onnx_format
 
 BACKENDS = ("onnxruntime", "torch")
 NEG_INF = -1e9
@@ -26,16 +26,18 @@ class InferenceBackend(Protocol):
         """The one-step denoiser over the frames of an utterance, each fed its own previous outputs."""
 
 
-def make_backend(name: str, directory: Path, threads: int, residual: bool) -> InferenceBackend:
+def make_backend(name: str, directory: Path, threads: int, config: dict) -> InferenceBackend:
+    """`config`: the folder's config.json (the ONNX graphs' format is checked there, once)."""
     if name == "onnxruntime":
-        return OrtBackend(directory, threads, residual)
+        check_onnx_format(directory, config)
+        return OrtBackend(directory, threads)
     if name == "torch":
         return TorchBackend(directory, threads)
     raise ValueError(f"unknown backend {name!r}; expected one of {BACKENDS}")
 
 
 class OrtBackend:
-    def __init__(self, directory: Path, threads: int, residual: bool = False) -> None:
+    def __init__(self, directory: Path, threads: int) -> None:
         import onnxruntime as ort
 
         from talkface_ros.model.files import DENOISE_ALL, ENCODE_ALL, STREAM_STEP
@@ -65,19 +67,11 @@ class OrtBackend:
         self.encode_session = self.sessions[ENCODE_ALL]
         self.denoise_all_session = self.sessions[DENOISE_ALL]
         inputs = {i.name: i.shape for i in self.encode_session.get_inputs()}
-        if "prev_k" not in inputs:
-            raise ModelFileError(f"{directory / ENCODE_ALL} is an older export without the chunk inputs "
-                                 f"(prev_k, prev_v, prev_mask): re-export with `talkface export-onnx`")
         self.no_prev = np.zeros(inputs["prev_k"], dtype=np.float32)
         self.no_prev_mask = np.array([NEG_INF], dtype=np.float32)
         # a plain student's graphs do not read the frame's own encoding (the exporter drops the unused input)
         self.step_inputs = {i.name for i in self.step_session.get_inputs()}
         self.denoise_inputs = {i.name for i in self.denoise_all_session.get_inputs()}
-        for path, inputs, needed in ((directory / STREAM_STEP, self.step_inputs, "h_past"),
-                                     (directory / DENOISE_ALL, self.denoise_inputs, "h_frame")):
-            if residual and needed not in inputs:
-                raise ModelFileError(f"{path} is an older export without the {needed!r} input: "
-                                     f"re-export with `talkface export-onnx`")
 
     def stream_step(self, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
         """-> frame, h, k_cache, v_cache"""

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from talkface_ros.model.files import CARD, CONFIG, WEIGHTS, ModelFileError, read_json  # noqa: F401
+from talkface_ros.model.files import CARD, CONFIG, WEIGHTS, ModelFileError, model_config_fields, read_json  # noqa: F401
 from talkface_ros.model.network import FaceModel, ModelConfig
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ def load_checkpoint(directory: str | Path) -> tuple[FaceModel, dict, dict[str, t
     directory = Path(directory)
     cfg_dict = read_json(directory / CONFIG)
     try:
-        cfg = ModelConfig.from_dict(cfg_dict)
+        cfg = ModelConfig.from_dict(model_config_fields(cfg_dict))
     except (TypeError, ValueError) as exc:
         raise ModelFileError(f"{directory / CONFIG}: bad model config: {exc}") from None
     weights = directory / WEIGHTS

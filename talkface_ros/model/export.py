@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from talkface_ros.model.files import DENOISE_ALL, ENCODE_ALL, STREAM_STEP
+from talkface_ros.model.files import CONFIG, DENOISE_ALL, ENCODE_ALL, STREAM_STEP, write_onnx_format
 from talkface_ros.model.network import FaceModel
 from talkface_ros.model.steps import DenoiseAll, EncodeChunk, StreamStep, frame_limits
 
@@ -54,6 +54,8 @@ def export_onnx(model: FaceModel, out_dir: str | Path) -> list[Path]:
         path = out_dir / DENOISE_ALL
         path.write_bytes(denoise_all_onnx(model).SerializeToString())
         written.append(path)
+    if (out_dir / CONFIG).is_file():
+        write_onnx_format(out_dir)
     for p in written:
         log.info("wrote %s (%.0f kB)", p, p.stat().st_size / 1024)
     return written

@@ -103,7 +103,7 @@ class FaceStreamer:
         self.threads = int(threads)
         self.residual = bool(config.get("residual_student", False))
         self.level_norm = level_norm_config(config)  # None: the model reads the raw log-mel (models before it)
-        self.backend = make_backend(backend, directory, threads, self.residual)
+        self.backend = make_backend(backend, directory, threads, config)
         self._emotion = emotion_vector("neutral", 1.0)
         self._lookahead_arr = np.array([self.lookahead], dtype=np.int64)
         self.reset()
