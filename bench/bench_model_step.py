@@ -16,7 +16,7 @@ import numpy as np
 def step_timings(streamer, frames: int, rng: np.random.Generator) -> np.ndarray:
     """Microseconds per frame: the model's level normaliser on the token (if it has one) + the step."""
     tokens = rng.standard_normal((frames + 200, 160)).astype(np.float32) - 6.0
-    normaliser = getattr(streamer, "normaliser", None)
+    normaliser = getattr(getattr(streamer, "state", None), "normaliser", None)
     for t in tokens[:200]:  # fill the KV window (steady state)
         streamer.step_token(t if normaliser is None else normaliser.push(t[None])[0])
     out = np.empty(frames)
