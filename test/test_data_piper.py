@@ -108,7 +108,7 @@ def test_an_unknown_voice_is_a_clear_error():
 def test_a_piper_share_without_a_piper_voice_is_refused_before_any_work(monkeypatch, tmp_path):
     import argparse
 
-    from talkface_ros.data import cli
+    from talkface_ros.data import data_cli as cli
 
     monkeypatch.setattr(piper_tts, "installed_voices", lambda: ())
     parser = argparse.ArgumentParser()

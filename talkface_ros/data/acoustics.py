@@ -25,9 +25,10 @@ from functools import lru_cache
 import numpy as np
 from scipy.signal import butter, fftconvolve, sosfilt
 
+from talkface_ros.audio.pcm import MODEL_SAMPLE_RATE as SAMPLE_RATE
+
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
 SPEED_OF_SOUND = 343.0
 
 

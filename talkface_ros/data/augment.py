@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import butter, fftconvolve, resample_poly, sosfilt
 
-SAMPLE_RATE = 16000
+from talkface_ros.audio.pcm import MODEL_SAMPLE_RATE as SAMPLE_RATE
+
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from talkface_ros.audio.pcm import MODEL_SAMPLE_RATE
 from talkface_ros.eval import metrics
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ def evaluate(system_name: str, system, items: list[EvalItem], set_name: str, con
     }
     if len(set(labels)) > 1:
         row["emotion_acc"] = round(metrics.emotion_classifiability(feats, labels), 3)
-    seconds = sum(len(i.audio) for i in items) / 16000
+    seconds = sum(len(i.audio) for i in items) / MODEL_SAMPLE_RATE
     return EvalResult(system_name, set_name, len(items), round(seconds, 1), row, condition)
 
 

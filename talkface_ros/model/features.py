@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SAMPLE_RATE = 16000
+from talkface_ros.audio.pcm import MODEL_SAMPLE_RATE as SAMPLE_RATE
+
 N_MELS = 80
 WIN = 400
 HOP = 160
