@@ -31,7 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-CAPTURE_RATE = 16000
+from talkface_ros.audio.timed_capture import CAPTURE_RATE
+
 SINK = "talkface_bench_sink"
 SENTENCES = (
     "Hello, my name is Bob and I am a robot.",
@@ -55,32 +56,6 @@ SENTENCES = (
     "Mom made popcorn before the movie began.",
     "Please be patient, I am thinking about it.",
 )
-
-
-# ---- the capture process
-def capture_main(out_path: str) -> None:
-    """Capture the default input (the sink's monitor via PULSE_SOURCE) until a line arrives on stdin."""
-    import sounddevice
-
-    blocks: list[np.ndarray] = []
-    block_times: list[float] = []
-
-    def on_block(indata, frames, time_info, status) -> None:
-        block_times.append(time.monotonic() + (time_info.inputBufferAdcTime - time_info.currentTime))
-        blocks.append(indata[:, 0].copy())
-
-    with sounddevice.InputStream(device="pulse", samplerate=CAPTURE_RATE, channels=1, blocksize=160, latency="low",
-                                 dtype="float32", callback=on_block):
-        deadline = time.monotonic() + 10.0
-        while time.monotonic() < deadline:  # a fresh PulseAudio stream stalls ~1.5 s before it runs steadily
-            count = len(blocks)
-            time.sleep(0.1)
-            if len(blocks) - count >= 7:
-                break
-        print("ready", flush=True)
-        sys.stdin.readline()
-    np.savez(out_path, samples=np.concatenate(blocks), block_times=np.asarray(block_times),
-             block_lengths=np.asarray([len(b) for b in blocks]))
 
 
 # ---- a private PulseAudio server with a null sink
@@ -222,7 +197,7 @@ def run(sentences: list[str], lookahead: int, chain_latency_s: float | None, wor
     driver = None
     outputs: dict[str, str] = {}
     try:
-        capture = subprocess.Popen([sys.executable, __file__, "--capture", str(capture_file)], env=env,
+        capture = subprocess.Popen([sys.executable, "-m", "talkface_ros.audio.timed_capture", str(capture_file)], env=env,
                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         processes["capture"] = capture
         speech_params = {"playback_device": "pulse", "face_lookahead": lookahead, "reliable": True,
@@ -422,7 +397,6 @@ def live_lipsync(raw: dict, sentences: list[dict]) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--capture", help=argparse.SUPPRESS)
     parser.add_argument("--sentences", type=int, default=20, help="how many of the 20 sentences (default: all)")
     parser.add_argument("--lookahead", type=int, default=2, help="face_inference lookahead (default 2)")
     parser.add_argument("--chain-latency-s", type=float, default=None,
@@ -431,9 +405,6 @@ def main() -> int:
                         help="the speech node's force_closure off (lip-sync comparison)")
     parser.add_argument("--json", help="also write the result here")
     args = parser.parse_args()
-    if args.capture:
-        capture_main(args.capture)
-        return 0
     # a DDS domain of its own (env.sh's shared default would mix in other graphs' audio and frames)
     os.environ["ROS_DOMAIN_ID"] = os.environ.get("TALKFACE_BENCH_DOMAIN_ID", str(150 + os.getpid() % 50))
     sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -2,50 +2,17 @@
 sounddevice/PortAudio while publishing it; the sink's monitor is captured (with PortAudio's ADC timestamps on
 the system's monotonic clock) in another process, and cross-correlation says when each sample left the
 "speaker". That time minus the time the chunk was received on audio/pcm must be playback_delay_s.
-
-Run as a script (`python test_audio_playback_pulse.py capture OUT.npz`) this file is that capture process."""
+The capture process is talkface_ros.audio.timed_capture."""
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 
 import numpy as np
+import pytest
 
-CAPTURE_RATE = 16000
-
-
-def capture_main(out_path: str) -> None:
-    """Capture the default input (the sink's monitor via PULSE_SOURCE) until a line arrives on stdin."""
-    import sounddevice
-
-    blocks: list[np.ndarray] = []
-    block_times: list[float] = []
-
-    def on_block(indata, frames, time_info, status) -> None:
-        block_times.append(time.monotonic() + (time_info.inputBufferAdcTime - time_info.currentTime))
-        blocks.append(indata[:, 0].copy())
-
-    with sounddevice.InputStream(device="pulse", samplerate=CAPTURE_RATE, channels=1, blocksize=160, latency="low",
-                                 dtype="float32", callback=on_block):
-        deadline = time.monotonic() + 10.0
-        while time.monotonic() < deadline:  # a fresh PulseAudio stream stalls ~1.5 s before it runs steadily
-            count = len(blocks)
-            time.sleep(0.1)
-            if len(blocks) - count >= 7:
-                break
-        print("ready", flush=True)
-        sys.stdin.readline()
-    np.savez(out_path, samples=np.concatenate(blocks), block_times=np.asarray(block_times),
-             block_lengths=np.asarray([len(b) for b in blocks]))
-
-
-if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "capture":
-    capture_main(sys.argv[2])
-    sys.exit(0)
-
-import subprocess  # noqa: E402
-
-import pytest  # noqa: E402
+from talkface_ros.audio.timed_capture import CAPTURE_RATE
 
 from pulse_fixture import pulse_server, speech_wav  # noqa: E402,F401
 from ros_helpers import Recorder, require_rclpy, start_node, stop_process  # noqa: E402
@@ -123,7 +90,8 @@ def test_playback_sounds_playback_delay_after_publishing(tmp_path, pulse_server,
     wav = speech_wav(tmp_path / "speech.wav", "Hello, I am a robot face.")
     source = load_audio(wav)
     capture_file = tmp_path / "capture.npz"
-    capture = subprocess.Popen([sys.executable, __file__, "capture", str(capture_file)], env=pulse_server.env,
+    capture = subprocess.Popen([sys.executable, "-m", "talkface_ros.audio.timed_capture", str(capture_file)],
+                               env=pulse_server.env,
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         assert capture.stdout.readline().strip() == "ready"

@@ -16,7 +16,7 @@ from talkface_ros.model.files import DENOISE_ALL, ModelFileError
 from talkface_ros.model.network import FaceModel, ModelConfig
 from talkface_ros.model.steps import DenoiseAll, DenoiseStep, EncodeAll
 from talkface_ros.model.streamer import FaceStreamer, default_model_dir
-from model_helpers import speech_like_pcm
+from model_helpers import speech_like_pcm, stream_in_random_chunks
 
 TINY = dict(d_model=32, n_layer=2, n_head=2, window=8, den_hidden=32, den_layers=2, history=3, residual_student=True)
 TOL = 1e-4  # the offline == streaming tolerance of test_model_streaming / test_animate
@@ -96,19 +96,12 @@ def test_animate_equals_streaming_push_frame_by_frame(model_dir, one_block_stude
     pcm = _audio(2.37, seed=lookahead)
     s = FaceStreamer.from_pretrained(model_dir, backend=backend, lookahead=lookahead, seed=11)
     s.set_emotion("surprised", 0.7)
-    rng = np.random.default_rng(3)
-    frames, i = [], 0
-    while i < len(pcm):  # odd chunk sizes, as the node gets them
-        n = int(rng.integers(1, 900))
-        frames += s.push(pcm[i:i + n])
-        i += n
-    frames += s.flush()
-    streamed = np.stack([f.values for f in frames])
+    streamed = stream_in_random_chunks(s, pcm, seed=3)
     offline = s.animate(pcm)
     assert offline.shape == streamed.shape == (-(-len(pcm) // 320), FRAME_SIZE)
     np.testing.assert_allclose(offline, streamed, atol=TOL, rtol=0)
     # the stream continues from the offline state like from the streamed one
-    assert s.n_frames == len(frames)
+    assert s.n_frames == len(streamed)
     np.testing.assert_allclose(s.state.history[0], streamed[-s.history_len:], atol=TOL, rtol=0)
 
 

@@ -10,7 +10,7 @@ import torch
 from talkface_ros.face.arkit import FRAME_SIZE
 from talkface_ros.model.features import (NATS_PER_DB, SILENT_TOKEN, LevelNormaliser, audio_tokens, level_norm_config,
                                          model_tokens, normalise_levels)
-from model_helpers import speech_like_pcm
+from model_helpers import speech_like_pcm, stream_in_random_chunks
 
 
 def _float_speech(seconds: float, seed: int = 0) -> np.ndarray:
@@ -90,14 +90,7 @@ def test_streamer_carries_the_normaliser_streaming_offline_and_pipelined(level_m
     pcm = speech_like_pcm(6.1, seed=4)
     s = FaceStreamer.from_pretrained(level_model_dir, seed=3)
     assert s.level_norm is not None
-    rng = np.random.default_rng(1)
-    frames, i = [], 0
-    while i < len(pcm):
-        n = int(rng.integers(1, 900))
-        frames += s.push(pcm[i:i + n])
-        i += n
-    frames += s.flush()
-    streamed = np.stack([f.values for f in frames])
+    streamed = stream_in_random_chunks(s, pcm, seed=1)
     offline = s.animate(pcm)
     assert offline.shape == streamed.shape == (-(-len(pcm) // 320), FRAME_SIZE)
     np.testing.assert_allclose(offline, streamed, atol=1e-4, rtol=0)
