@@ -3,7 +3,6 @@ the benchmarks): the same graph description as the launch files (talkface_ros.no
 files and parameters; every node is stopped with SIGINT, and ends with its starter even if that is killed."""
 from __future__ import annotations
 
-import dataclasses
 import os
 import signal
 import subprocess
@@ -13,8 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from talkface_ros.nodes.graph import GraphOptions, NodeSpec, build_graph
-from talkface_ros.nodes.graph import emulated_ports as graph_emulated_ports
+from talkface_ros.nodes.graph import EMULATED_PREFIX, GraphOptions, NodeSpec, emulated_ports
 from talkface_ros.paths import config_path
 from talkface_ros.process import exit_with_parent_env
 
@@ -113,20 +111,11 @@ def start_emulators(options: GraphOptions) -> list:
     from talkface_ros.hardware.emulator.for_face import emulator_for_face
 
     calibrations = load_face_description().calibrations()
-    folder = Path(tempfile.mkdtemp(prefix=EMULATED_PREFIX))
-    emulators = [emulator_for_face(bus, calibrations, link_path=port).start()
-                 for bus, port in emulated_ports(options, folder, calibrations).items()]
+    ports = emulated_ports(options, tempfile.mkdtemp(prefix=EMULATED_PREFIX), {c.bus for c in calibrations})
+    emulators = [emulator_for_face(bus, calibrations, link_path=port).start() for bus, port in ports.items()]
     print(f"emulated {options.hardware.replace('emulated-', '')} on {options.port}"
           + (f", Dynamixel neck on {options.neck_port}" if options.neck_port else ""))
     return emulators
-
-
-EMULATED_PREFIX = "talkface-emulated-"
-
-
-def emulated_ports(options: GraphOptions, folder: Path, calibrations) -> dict[str, str]:
-    """bus -> pseudo-terminal link in `folder` for an emulated-* profile (see graph.emulated_ports)."""
-    return graph_emulated_ports(options, str(folder), {c.bus for c in calibrations})
 
 
 def dry_run_emulated_ports(options: GraphOptions) -> str:
@@ -134,10 +123,7 @@ def dry_run_emulated_ports(options: GraphOptions) -> str:
     so its random part shows as XXXXXXXX); -> a comment line for the printout."""
     import tempfile
 
-    from talkface_ros.face.description import load_face_description
-
-    folder = Path(tempfile.gettempdir()) / f"{EMULATED_PREFIX}XXXXXXXX"
-    ports = emulated_ports(options, folder, load_face_description().calibrations())
+    ports = emulated_ports(options, str(Path(tempfile.gettempdir()) / f"{EMULATED_PREFIX}XXXXXXXX"))
     return ("# " + ", ".join(f"emulated {bus} on {port}" for bus, port in ports.items())
             + " (pseudo-terminals made at start-up; XXXXXXXX is random)")
 
@@ -145,7 +131,3 @@ def dry_run_emulated_ports(options: GraphOptions) -> str:
 def clip_finished(audio_capture_log: list[str]) -> bool:
     """audio_capture logs 'end of <wav>: N chunks published' after the last chunk of each pass."""
     return any("end of " in line and "chunks published" in line for line in audio_capture_log)
-
-
-def describe(options: GraphOptions) -> list[dict[str, Any]]:
-    return [dataclasses.asdict(spec) for spec in build_graph(options)]

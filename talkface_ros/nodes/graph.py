@@ -147,10 +147,17 @@ def uses_emulators(options: GraphOptions) -> bool:
             and not options.use_ros2_control)
 
 
-def emulated_ports(options: GraphOptions, folder: str, buses_of_face: set[str]) -> dict[str, str]:
+EMULATED_PREFIX = "talkface-emulated-"  # the temporary folder of an emulated profile's pseudo-terminals
+
+
+def emulated_ports(options: GraphOptions, folder: str, buses_of_face: set[str] | None = None) -> dict[str, str]:
     """bus -> pseudo-terminal link in `folder` for an emulated-* profile; sets options.port (and
     options.neck_port where a Maestro face has Dynamixel servos: its neck). `buses_of_face`: the buses the face
-    description has joints on."""
+    description has joints on (default: read from the shipped face description)."""
+    if buses_of_face is None:
+        from talkface_ros.face.description import load_face_description
+
+        buses_of_face = {c.bus for c in load_face_description().calibrations()}
     bus = hardware_bus(options.hardware)
     ports = {bus: f"{folder}/tty{bus}"}
     options.port = ports[bus]

@@ -28,8 +28,8 @@ from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 
-from talkface_ros.nodes.graph import (AUDIO_MSG_TYPES, AUDIO_SOURCES, HARDWARE_TYPES, GraphOptions, build_graph,
-                                      emulated_ports, emulator_command, uses_emulators)
+from talkface_ros.nodes.graph import (AUDIO_MSG_TYPES, AUDIO_SOURCES, EMULATED_PREFIX, HARDWARE_TYPES, GraphOptions,
+                                      build_graph, emulated_ports, emulator_command, uses_emulators)
 from talkface_ros.paths import config_path
 from talkface_ros.process import exit_with_parent_env
 
@@ -153,14 +153,7 @@ def graph_actions(context: LaunchContext, profile: str) -> list[LaunchDescriptio
     """The talkface nodes of `profile` (graph.build_graph), their emulators and the shutdown rules."""
     try:
         options = options_from_context(context, profile)
-        if uses_emulators(options):
-            from talkface_ros.face.description import load_face_description
-
-            folder = tempfile.mkdtemp(prefix="talkface-emulated-")
-            buses = {c.bus for c in load_face_description().calibrations()}
-            ports = emulated_ports(options, folder, buses)
-        else:
-            ports = {}
+        ports = emulated_ports(options, tempfile.mkdtemp(prefix=EMULATED_PREFIX)) if uses_emulators(options) else {}
         specs = build_graph(options)
     except ValueError as error:
         return [OpaqueFunction(function=_fail, args=[str(error)])]
