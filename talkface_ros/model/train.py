@@ -251,16 +251,16 @@ def training_clips(corpus: str, limit: int | None, copies: int, seed: int, augme
     """The train split with `copies` augmented copies of each clip (seeded by `seed`), through the model's level
     normaliser if it has one."""
 
+    if augment not in ("basic", "room"):
+        raise ValueError(f"unknown augment {augment!r} (basic, room)")
     augmenter = None
-    if augment == "room" and copies:
+    if augment == "room" and copies:  # no augmented copies: no rooms to build
         from talkface_ros.data.augment import RoomAugmenter
 
         t0 = time.time()
         augmenter = RoomAugmenter.from_corpus(corpus, seed)
         log.info("room augmentation: %d rooms, %d talkers (%.0f s)", len(augmenter.rirs), len(augmenter.talkers),
                  time.time() - t0)
-    elif augment != "basic":
-        raise ValueError(f"unknown augment {augment!r} (basic, room)")
     return load_clips(corpus, "train", limit, copies, np.random.default_rng([seed, 7]),
                       level_norm_config(model_config), augmenter)
 

@@ -10,7 +10,7 @@ import launch_testing.asserts
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from graph_checks import TopicProbe, all_finite, include_launch_file, short_clip  # noqa: E402
+from graph_checks import all_finite, graph_flow, include_launch_file, short_clip  # noqa: E402
 
 
 @pytest.mark.launch_test
@@ -22,18 +22,7 @@ def generate_test_description():
 
 class TestDataFlows(unittest.TestCase):
     def test_commands_reach_the_emulated_servos_and_come_back_measured(self, proc_output):
-        from sensor_msgs.msg import JointState
-        from std_msgs.msg import Float64MultiArray
-
-        probe = TopicProbe({"/robot1/face/blendshapes": JointState,
-                            "/robot1/face_controller/commands": Float64MultiArray,
-                            "/robot1/joint_states": JointState})
-        try:
-            frames = probe.wait_for("/robot1/face/blendshapes", 250, timeout=40.0)
-            commands = probe.wait_for("/robot1/face_controller/commands", 200, timeout=10.0)
-            states = probe.wait_for("/robot1/joint_states", 100, timeout=10.0)
-        finally:
-            probe.close()
+        frames, commands, states = graph_flow(namespace="robot1")
         self.assertTrue(40.0 <= frames.rate_hz() <= 60.0, f"blendshapes at {frames.rate_hz():.1f} Hz, not 50")
         self.assertGreater(commands.rate_hz(), 60.0)
         self.assertTrue(all(all_finite(m.data) for m in commands.messages))

@@ -9,7 +9,7 @@ import launch_testing.asserts
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from graph_checks import TopicProbe, all_finite, include_launch_file, short_clip  # noqa: E402
+from graph_checks import all_finite, graph_flow, include_launch_file, short_clip  # noqa: E402
 
 
 @pytest.mark.launch_test
@@ -21,17 +21,7 @@ def generate_test_description():
 
 class TestDataFlows(unittest.TestCase):
     def test_blendshapes_commands_and_joint_states_flow(self):
-        from sensor_msgs.msg import JointState
-        from std_msgs.msg import Float64MultiArray
-
-        probe = TopicProbe({"face/blendshapes": JointState, "face_controller/commands": Float64MultiArray,
-                            "joint_states": JointState})
-        try:
-            frames = probe.wait_for("face/blendshapes", 250, timeout=40.0)
-            commands = probe.wait_for("face_controller/commands", 200, timeout=10.0)
-            states = probe.wait_for("joint_states", 50, timeout=10.0)
-        finally:
-            probe.close()
+        frames, commands, states = graph_flow()
         self.assertGreaterEqual(len(frames.times), 250, "too few blendshape frames")
         self.assertTrue(40.0 <= frames.rate_hz() <= 60.0, f"blendshapes at {frames.rate_hz():.1f} Hz, not 50")
         last = frames.messages[-1]

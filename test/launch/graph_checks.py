@@ -95,5 +95,22 @@ class TopicProbe:
         self.context.try_shutdown()
 
 
+def graph_flow(namespace: str = "") -> tuple[Received, Received, Received]:
+    """Blendshapes (250), motor commands (200) and joint states (100) as they arrive from a running face graph."""
+    from sensor_msgs.msg import JointState
+    from std_msgs.msg import Float64MultiArray
+
+    prefix = f"/{namespace}/" if namespace else ""
+    topics = {f"{prefix}face/blendshapes": (JointState, 250, 40.0),
+              f"{prefix}face_controller/commands": (Float64MultiArray, 200, 10.0),
+              f"{prefix}joint_states": (JointState, 100, 10.0)}
+    probe = TopicProbe({topic: kind for topic, (kind, _, _) in topics.items()})
+    try:
+        frames, commands, states = (probe.wait_for(topic, count, timeout) for topic, (_, count, timeout) in topics.items())
+    finally:
+        probe.close()
+    return frames, commands, states
+
+
 def all_finite(values) -> bool:
     return all(math.isfinite(v) for v in values)
