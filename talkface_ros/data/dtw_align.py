@@ -119,6 +119,14 @@ def align_to_reference(real_audio: np.ndarray, reference_audio: np.ndarray, refe
     """The reference recording's phones moved onto the real one (both int16 16 kHz). The reference gets as
     much silence before and after its speech as the recording has (the warp's tempo limit would otherwise
     stretch a short reference pause over the recording's speech, or the other way round)."""
+    return align_to_reference_scored(real_audio, reference_audio, reference_phones, config, features, frame_s)[0]
+
+
+def align_to_reference_scored(real_audio: np.ndarray, reference_audio: np.ndarray, reference_phones: list[Phone],
+                              config: DtwConfig = DtwConfig(), features=None,
+                              frame_s: float = FRAME_S) -> tuple[list[Phone], float]:
+    """`align_to_reference`, and the mean feature distance along the warp path: how alike the two recordings
+    are once aligned (higher where the recording says something else than the reference)."""
     features = features or (lambda audio: cepstra(audio, config))
     (real_start, real_end), (ref_start, ref_end) = speech_bounds_s(real_audio), speech_bounds_s(reference_audio)
     real_tail = len(real_audio) / SAMPLE_RATE - real_end
@@ -129,7 +137,9 @@ def align_to_reference(real_audio: np.ndarray, reference_audio: np.ndarray, refe
     if len(a) < 2 or len(b) < 2:
         raise ValueError("audio too short to align")
     cost = np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=2))
-    return warp_phones(reference_phones, dtw_path(cost), len(real_audio) / SAMPLE_RATE, frame_s)
+    path = dtw_path(cost)
+    return (warp_phones(reference_phones, path, len(real_audio) / SAMPLE_RATE, frame_s),
+            float(cost[path[:, 0], path[:, 1]].mean()))
 
 
 _ENCODER = None

@@ -68,19 +68,10 @@ def spoken_text(text: str) -> str | None:
 
 
 def _align(audio: np.ndarray, text: str, language: str) -> list[Phone] | None:
-    from talkface_ros.data import dtw_align
-    from talkface_ros.data.espeak import EspeakVoice
-    from talkface_ros.data.synth import _synth
+    from talkface_ros.data.clip_fit import read_along
 
-    reference = _synth().synth(text, EspeakVoice(language, "", 150, 50))
-    real_span, reference_span = dtw_align.speech_span_s(audio), dtw_align.speech_span_s(reference.audio)
-    if not reference.phones or reference_span < 0.2 or real_span < 0.2:
-        return None
-    # read at the speaker's pace, so that the warp only has to follow local tempo changes
-    rate = int(np.clip(round(150 * reference_span / real_span), 80, 400))
-    reference = _synth().synth(text, EspeakVoice(language, "", rate, 50))
-    return dtw_align.align_to_reference(audio, reference.audio, reference.phones,
-                                        features=dtw_align.encoder_features, frame_s=dtw_align.ENCODER_FRAME_S)
+    fit = read_along(audio, text, language)
+    return None if fit is None else fit.phones
 
 
 def cached_align(audio: np.ndarray, text: str, language: str, cache_dir: Path | None = None) -> list[Phone] | None:

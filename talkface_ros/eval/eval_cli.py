@@ -13,7 +13,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     names = sorted([*SYSTEMS, "teacher", "robot"])
     parser.add_argument("--system", default="energy,mfcc", help=f"comma-separated: {', '.join(names)}")
-    parser.add_argument("--set", dest="eval_set", default="synth-heldout", help="comma-separated: synth-heldout (voice + lang), synth-heldout-voice, synth-heldout-lang, synth-val, real (= real-sentences + real-words), real-prompts (Asterisk's English prompts, apart from real)")
+    parser.add_argument("--set", dest="eval_set", default="synth-heldout", help="comma-separated: synth-heldout (voice + lang), synth-heldout-voice, synth-heldout-lang, synth-val, real (= real-sentences + real-words), real-prompts (Asterisk's English prompts, apart from real), "
+                        "real-tuxpaint (Tux Paint's held-out readers, several languages; real-tuxpaint:fr one of them), "
+                        "real-fillets (Fish Fillets' held-out Czech voice); with --by-voice a row per reader")
     parser.add_argument("--corpus", default="out/corpus", help="corpus directory for synth-heldout")
     parser.add_argument("--model", default=None, help="model folder for --system model (default: the shipped one)")
     parser.add_argument("--backend", default="onnxruntime", choices=["onnxruntime", "torch"], help="backend for --system model")
@@ -23,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "babble (4 other talkers of the set, 5 dB SNR), noise (white, 10 dB), quiet (-30 dB), "
                              "clipped (+20 dB, hard clip), servo (motor whine + hum, 10 dB), telephone (300-3400 Hz)")
     parser.add_argument("--condition-seed", type=int, default=0, help="seed of the degradations (the same audio every run)")
-    parser.add_argument("--max-utterances", type=int, default=150, help="per split of synth-heldout")
+    parser.add_argument("--max-utterances", type=int, default=150, help="per split of synth-heldout, per speaker of real-tuxpaint and real-fillets")
     parser.add_argument("--by-voice", action="store_true", help="also one row per voice of each synth set")
     parser.add_argument("--selfmodel", default=None, help="self-model calibration folder for --system robot (default: the shipped one)")
     parser.add_argument("--robot-emotions", type=int, default=0, metavar="N",
@@ -53,6 +55,8 @@ def load_set(name: str, corpus_dir: str, max_utterances: int):
         if not items:
             raise SystemExit(f"{corpus_dir} has no utterances in {splits[name]}")
         return items
+    if name.split(":", 1)[0] in ("real-tuxpaint", "real-fillets"):
+        return _load_clip_set(name, max_utterances)
     real = {"real": "build_real_set", "real-sentences": "build_sentence_set", "real-words": "build_ktuberling_set",
             "real-prompts": "build_prompts_set"}
     if name in real:
@@ -62,7 +66,22 @@ def load_set(name: str, corpus_dir: str, max_utterances: int):
             return getattr(real_set, real[name])()
         except FileNotFoundError as exc:
             raise SystemExit(f"eval set {name!r}: {exc}") from None
-    raise SystemExit(f"unknown eval set {name!r} ({', '.join([*splits, *real])})")
+    raise SystemExit(f"unknown eval set {name!r} ({', '.join([*splits, *real, 'real-tuxpaint[:LOCALE]', 'real-fillets'])})")
+
+
+def _load_clip_set(name: str, max_utterances: int):
+    """real-tuxpaint (held-out readers, all their languages), real-tuxpaint:fr (one of them), real-fillets."""
+    from talkface_ros.eval import real_set
+
+    base, _, locale = name.partition(":")
+    try:
+        if base == "real-tuxpaint":
+            return real_set.build_tuxpaint_set([locale] if locale else None, max_utterances)
+        if locale:
+            raise SystemExit(f"eval set {name!r}: real-fillets is Czech only (no :LANGUAGE)")
+        return real_set.build_fillets_set(max_utterances)
+    except FileNotFoundError as exc:
+        raise SystemExit(f"eval set {name!r}: {exc}") from None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -18,6 +18,12 @@ ARPAbet -> IPA -> phone classes and a teacher:
   test half of a fixed split (`data.asterisk.prompt_split`): 240 utterances, 8 min. Aligning takes
   minutes, so alignments are cached on disk (`data.sphinx_align.cached_force_align`).
 
+- `real-tuxpaint` and `real-fillets`, apart from `real` too: Tux Paint's spoken stamp descriptions (Debian
+  tuxpaint-stamps-default, GPL-2; one reader per language) and Fish Fillets NG's Czech voice acting (Debian
+  fillets-ng-data + fillets-ng-data-cs, GPL-2), the held-out speakers' clips only (`data.tuxpaint`,
+  `data.fillets`, `data.speaker_split`); phones from espeak-ng's reading warped onto the recording
+  (pocketsphinx for English), after a check that the text fits the audio (`data.clip_fit`).
+
 Honest limits: the first three are ~90 utterances, ~90 s, mostly isolated words from three speakers;
 pocketsphinx's alignment is good to about 10-20 ms. They check that the model transfers beyond synthetic
 voices; they are not a benchmark to tune against.
@@ -94,6 +100,60 @@ def build_prompts_set(directory: Path = ASTERISK_DIR, transcripts: Path = ASTERI
     if not items:
         raise FileNotFoundError(f"no usable Asterisk prompts under {directory}")
     return items
+
+
+def clip_items(aligned: list) -> list[EvalItem]:
+    """data.real_clips.AlignedClip list -> eval items (teacher frames, phone classes, the clip's speaker)."""
+    from talkface_ros.data.teacher import SpeakerStyle, animate
+
+    items: list[EvalItem] = []
+    for clip in aligned:
+        teacher = animate(clip.phones, clip.audio, np.random.default_rng(0), style=SpeakerStyle(head_motion=0.0))
+        items.append(EvalItem(clip.clip.id, clip.audio, teacher.phone_class, teacher.frames, speaker=clip.clip.speaker))
+    return items
+
+
+def _clip_set(name: str, clips: list, skipped: dict, max_per_speaker: int | None) -> list[EvalItem]:
+    from talkface_ros.data.real_clips import align_clips
+
+    aligned, dropped = align_clips(clips, max_per_speaker)
+    items = clip_items(aligned)
+    log.info("%s: %d clips, %.0f s, speakers %s (left out: %s)", name, len(items),
+             sum(len(i.audio) for i in items) / MODEL_SAMPLE_RATE, sorted({i.speaker for i in items}), dict(skipped + dropped))
+    if not items:
+        raise FileNotFoundError(f"{name}: no clip fits its text")
+    return items
+
+
+def build_tuxpaint_set(locales: list[str] | None = None, max_per_speaker: int | None = None) -> list[EvalItem]:
+    """The held-out readers' spoken stamp descriptions (`data.tuxpaint.TEST_SPEAKERS`), all their languages or
+    just `locales` (each must be held out), at most `max_per_speaker` per reader. FileNotFoundError when the
+    package is not installed."""
+    from talkface_ros.data import tuxpaint
+
+    if not tuxpaint.installed():
+        raise FileNotFoundError(f"no Tux Paint stamps under {tuxpaint.STAMPS_DIR} "
+                                "(bash tools/install_system_deps.sh --speech-corpora)")
+    held_out = sorted(tuxpaint.locale_of_speaker(s) for s in tuxpaint.TEST_SPEAKERS)
+    for locale in locales or []:
+        if locale not in held_out:
+            raise FileNotFoundError(f"{locale!r} is not a held-out Tux Paint language (held out: {', '.join(held_out)}; "
+                                    "the others are the training half)")
+    clips, skipped = tuxpaint.find_clips()
+    clips = [c for c in tuxpaint.split_clips(clips, "test") if locales is None or tuxpaint.locale_of(c) in locales]
+    return _clip_set("real-tuxpaint", clips, skipped, max_per_speaker)
+
+
+def build_fillets_set(max_per_speaker: int | None = None) -> list[EvalItem]:
+    """The held-out fish's Czech lines (`data.fillets.TEST_SPEAKERS`), at most `max_per_speaker`.
+    FileNotFoundError when the packages are not installed."""
+    from talkface_ros.data import fillets
+
+    if not fillets.installed():
+        raise FileNotFoundError(f"no Fish Fillets Czech voices under {fillets.GAME_DIR} "
+                                "(bash tools/install_system_deps.sh --speech-corpora)")
+    clips, skipped = fillets.find_clips()
+    return _clip_set("real-fillets", fillets.split_clips(clips, "test"), skipped, max_per_speaker)
 
 
 def real_speech_dir() -> Path:
