@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("talkface_ros.data.data_cli", "synthesise the training corpus (data synth), check phone timings"),
     "train": ("talkface_ros.model.train_cli", "train the audio encoder + diffusion teacher on the corpus"),
     "distill": ("talkface_ros.model.distill_cli", "distill the diffusion teacher into the one-step student"),
+    "adapt": ("talkface_ros.model.adapt_cli", "make a model's audio encoder robust to rooms, other talkers and mic level"),
     "export-onnx": ("talkface_ros.model.export_cli", "export a checkpoint's inference graphs to ONNX"),
     "animate": ("talkface_ros.model.animate_cli", "WAV -> Live Link Face CSV with the streaming model"),
 }

@@ -7,7 +7,7 @@ and may import anything.
     face                                ARKit frames, the face description, visemes, emotions
     model, sim, selfmodel               the online model at run time; the MuJoCo face; the self-model
     data                                corpus synthesis and alignment (uses the model's front end)
-    training                            model.train, model.data: training reads the corpus
+    training                            model.train, model.data, model.adapt: training reads the corpus
     eval, speech                        metrics and eval sets; the speaking robot's core
     nodes                               ROS 2 nodes (the only rclpy users) and the graph they form
     demo, cli                           the demo (runs the node graph); `talkface`
@@ -30,7 +30,7 @@ LAYERS: list[set[str]] = [
     {"nodes"},
     {"demo", "cli"},
 ]
-TRAINING_MODULES = {"model.train", "model.data"}
+TRAINING_MODULES = {"model.train", "model.data", "model.adapt"}
 # sim and selfmodel share a layer: the self-model is calibrated in the sim, the sim is driven through the
 # self-model; the only imports between them are in the self-model's calibration, which drives a sim it is given
 SAME_LAYER_ALLOWED = {("selfmodel", "sim")}

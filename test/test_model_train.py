@@ -7,32 +7,18 @@ import numpy as np
 import pytest
 
 from talkface_ros.cli import main as talkface
-from talkface_ros.data.corpus import Utterance, write_manifest, write_shard
-from talkface_ros.face.arkit import INDEX
 from talkface_ros.model.checkpoint import load_checkpoint
 from talkface_ros.model.streamer import FaceStreamer
+from model_helpers import write_toy_corpus
 
 TINY = ["--set", "d_model=32", "--set", "n_layer=1", "--set", "n_head=2", "--set", "window=8",
         "--set", "den_hidden=32", "--set", "den_layers=1", "--set", "batch=4", "--set", "seq=30"]
 
 
-def _utterance(i: int, split: str) -> Utterance:
-    """Loud bursts open the jaw, silence closes it: a learnable toy relation."""
-    rng = np.random.default_rng(i)
-    T = 60
-    loud = (np.arange(T) // 6 + i) % 2 == 0
-    audio = (rng.standard_normal(T * 320) * np.repeat(np.where(loud, 8000, 50), 320)).astype(np.int16)
-    frames = np.zeros((T, 55), np.float32)
-    frames[:, INDEX["jawOpen"]] = np.where(loud, 0.8, 0.05)
-    return Utterance(f"u{i}", audio, frames, np.where(loud, 1, 2).astype(np.uint8), np.zeros(T, np.int8),
-                     emotion="happy" if i % 2 else "neutral", intensity=0.7, split=split)
-
-
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     d = tmp_path_factory.mktemp("corpus")
-    write_shard(d, 0, [_utterance(i, "train") for i in range(6)] + [_utterance(9, "val")])
-    write_manifest(d)
+    write_toy_corpus(d)
     return d
 
 
