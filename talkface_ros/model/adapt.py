@@ -27,6 +27,7 @@ import torch.nn.functional as F
 
 from talkface_ros.model.features import SAMPLES_PER_FRAME, SILENT_TOKEN, audio_tokens, level_norm_config, model_tokens
 from talkface_ros.model.network import FaceModel
+from talkface_ros.model.train import train_only
 
 log = logging.getLogger(__name__)
 
@@ -154,11 +155,7 @@ def adapt(reference: FaceModel, corpus: str, cfg: AdaptConfig = AdaptConfig()) -
     log.info("adapt: %d utterances, %d rooms, %d talkers, reference encodings in %.0f s", len(utts),
              len(augmenter.rirs), len(augmenter.talkers), time.time() - t0)
 
-    for p in model.parameters():
-        p.requires_grad_(False)
-    params = list(model.encoder.parameters())
-    for p in params:
-        p.requires_grad_(True)
+    params = train_only(model, model.encoder)
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
     model.encoder.train()
     history = []

@@ -246,6 +246,16 @@ def evaluate_teacher(model: FaceModel, clips, seed: int = 123, batches: int = 4)
     return {"val_v_loss": float(np.mean(losses)), "val_aux_mse": float(np.mean(aux))}
 
 
+def train_only(model: torch.nn.Module, part: torch.nn.Module) -> list[torch.nn.Parameter]:
+    """Freeze `model` but `part`; -> the parameters of `part` (what the optimiser gets)."""
+    for p in model.parameters():
+        p.requires_grad_(False)
+    params = list(part.parameters())
+    for p in params:
+        p.requires_grad_(True)
+    return params
+
+
 def training_clips(corpus: str, limit: int | None, copies: int, seed: int, augment: str,
                    model_config: dict) -> list:
     """The train split with `copies` augmented copies of each clip (seeded by `seed`), through the model's level
@@ -376,11 +386,7 @@ def distill(teacher_dir: str, corpus: str, out: str, dcfg: DistillConfig, resume
             torch.nn.init.zeros_(model.student.out.weight)
             torch.nn.init.zeros_(model.student.out.bias)
         extra = {}
-    for p in model.parameters():
-        p.requires_grad_(False)
-    params = list(model.student.parameters())
-    for p in params:
-        p.requires_grad_(True)
+    params = train_only(model, model.student)
     opt = torch.optim.AdamW(params, lr=dcfg.lr, weight_decay=0.0)
     _restore_optimizer(opt, params, extra)
     rng = np.random.default_rng(dcfg.seed + start_step)
