@@ -25,11 +25,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from talkface_ros.audio.pcm import MODEL_SAMPLE_RATE, float_to_int16
 from talkface_ros.model.features import SAMPLES_PER_FRAME, SILENT_TOKEN, audio_tokens, level_norm_config, model_tokens
 from talkface_ros.model.network import FaceModel
 from talkface_ros.model.train import train_only
 
 log = logging.getLogger(__name__)
+
+TOKENS_PER_S = MODEL_SAMPLE_RATE // SAMPLES_PER_FRAME  # 50: one token per face frame
 
 
 @dataclass
@@ -104,13 +107,13 @@ def crop(utt: _Utterance, cfg: AdaptConfig, rng: np.random.Generator, augmenter,
     """A random crop of `crop_s` with up to `context_s` of audio before it, degraded by `augmenter` unless clean
     (tokens cut on token boundaries, so the labels and the frozen encodings stay aligned)."""
     T = len(utt.frames)
-    length = int(round(cfg.crop_s * 50))
+    length = int(round(cfg.crop_s * TOKENS_PER_S))
     start = int(rng.integers(0, max(1, T - length + 1)))
     end = min(T, start + length)
-    first = max(0, start - int(round(cfg.context_s * 50)))
+    first = max(0, start - int(round(cfg.context_s * TOKENS_PER_S)))
     audio = utt.audio[first * SAMPLES_PER_FRAME:end * SAMPLES_PER_FRAME]
     if not clean:
-        audio = np.clip(np.round(augmenter(audio, rng) * 32767.0), -32768, 32767).astype(np.int16)
+        audio = float_to_int16(augmenter(audio, rng))
     tokens = model_tokens(audio, level_norm)[:end - first]
     return Crop(tokens, start - first, start, utt.frames[start:end], utt.h_ref[start:end])
 
