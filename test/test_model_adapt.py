@@ -90,3 +90,59 @@ def test_adapt_refuses_an_empty_corpus(reference, tmp_path):
         from talkface_ros.model.adapt import adapt_checkpoint
 
         adapt_checkpoint(reference, str(empty), tmp_path / "out", AdaptConfig(steps=1))
+
+
+def test_identity_blocks_leave_the_encoding_as_it_is_on_both_paths(reference):
+    from talkface_ros.model.adapt import add_identity_blocks
+
+    model, _, _ = load_checkpoint(reference)
+    widened, _, _ = load_checkpoint(reference)
+    add_identity_blocks(widened, 2)
+    assert widened.cfg.n_layer == TINY.n_layer + 2 == len(widened.encoder.blocks)
+    tokens = torch.from_numpy(audio_tokens(speech_like_pcm(0.6))).float()[None]
+    with torch.no_grad():
+        torch.testing.assert_close(widened.encoder(tokens), model.encoder(tokens))
+        # the streaming path (one token at a time, one key/value cache per block) agrees too
+        k, v = widened.encoder.empty_cache()
+        assert k.shape[0] == 3
+        mask = torch.full((TINY.window,), -1e9)  # additive: 0 on the slots that hold a token
+        for t in range(tokens.shape[1]):
+            mask[TINY.window - 1 - min(t, TINY.window - 1):] = 0.0
+            h, k, v = widened.encoder.step(tokens[:, t], k, v, mask)
+        torch.testing.assert_close(h, model.encoder(tokens)[:, -1], atol=1e-5, rtol=1e-4)
+
+
+def test_real_streams_join_a_speakers_clips_with_pauses_and_lose_nothing():
+    from talkface_ros.data.real_streams import StreamConfig, join_clips
+
+    clips = [np.full(8000 + 800 * i, i + 1, np.int16) for i in range(12)]  # 0.5-1.2 s, each its own value
+    cfg = StreamConfig(stream_s=3.0, pause_s=(0.2, 0.4))
+    streams = join_clips(clips, np.random.default_rng(0), cfg)
+    assert len(streams) > 2 and all(s.dtype == np.int16 for s in streams)
+    assert all(len(s) >= 3.0 * 16000 for s in streams[:-1])
+    joined = np.concatenate(streams)
+    assert [int((joined == i + 1).sum()) for i in range(12)] == [len(c) for c in clips]  # every sample, once
+    pauses = np.diff(np.flatnonzero(np.diff((joined == 0).astype(int)) != 0))[::2]
+    assert len(pauses) and all(0.2 * 16000 - 1 <= p <= 0.4 * 16000 + 1 for p in pauses)
+
+
+def test_unlabelled_real_speech_feeds_the_encoding_loss_but_not_the_lip_loss(corpus, reference, monkeypatch):
+    from talkface_ros.model import adapt as adapt_module
+
+    real_audio = [speech_like_pcm(4.0, seed=s) for s in range(3)]
+    monkeypatch.setattr("talkface_ros.data.real_streams.real_streams", lambda sources, config: real_audio)
+    model, _, _ = load_checkpoint(reference)
+    utts = _reference_utterances(model, str(corpus), "train")
+    real = adapt_module._reference_streams(model, real_audio)
+    assert len(real) == 3 and not any(u.labelled for u in real) and all(u.labelled for u in utts)
+    cfg = AdaptConfig(batch=8, crop_s=0.5, context_s=0.2, p_real=0.5, p_clean=1.0)
+    _, _, valid, labelled, _, _ = adapt_module._batch(utts, real, cfg, np.random.default_rng(0), None, None)
+    rows_labelled = labelled.any(1)
+    assert 0 < int(rows_labelled.sum()) < cfg.batch  # both pools drawn
+    assert torch.equal(labelled, valid & rows_labelled[:, None])
+
+    result = adapt_module.adapt(model, str(corpus), AdaptConfig(steps=3, batch=4, crop_s=0.5, context_s=0.2,
+                                                                rooms=1, real_sources=("tuxpaint",)))
+    assert result.card["adapt"]["real_streams"] == 3
+    with pytest.raises(ValueError, match="unknown real-speech sources"):
+        adapt_module.adapt(model, str(corpus), AdaptConfig(steps=1, real_sources=("librispeech",)))

@@ -53,6 +53,13 @@ class AdaptConfig:
     p_noise: float = 0.3
     p_servo: float = 0.15
     p_gain: float = 0.8
+    # unlabelled real speech (data.real_streams sources, training halves only): a crop comes from it with
+    # probability p_real, and its voices join the babble talkers; its loss is the encoding's alone
+    real_sources: tuple[str, ...] = ()
+    p_real: float = 0.5
+    # encoder blocks added in front of the adapted encoder, initialised to the identity (zero output
+    # projections), so that adaptation has room to undo a room before the original blocks read the tokens
+    extra_layers: int = 0
     seed: int = 0
     threads: int = 1
     log_every: int = 50
@@ -61,8 +68,9 @@ class AdaptConfig:
 @dataclass
 class _Utterance:
     audio: np.ndarray  # int16
-    frames: np.ndarray  # [T, 55]
+    frames: np.ndarray  # [T, 55] (zeros where unlabelled)
     h_ref: np.ndarray  # [T, d] the frozen encoder's encoding of the clean audio
+    labelled: bool = True
 
 
 @dataclass
@@ -71,12 +79,14 @@ class AdaptResult:
     card: dict = field(default_factory=dict)
 
 
-def _room_augmenter(corpus: str, cfg: AdaptConfig):
+def _room_augmenter(corpus: str, cfg: AdaptConfig, real_talkers: list[np.ndarray]):
     from talkface_ros.data.augment import RoomAugmentConfig, RoomAugmenter
 
     room = replace(RoomAugmentConfig(), rooms=cfg.rooms, p_room=cfg.p_room, p_babble=cfg.p_babble,
                    babble_snr_db=cfg.babble_snr_db, p_noise=cfg.p_noise, p_servo=cfg.p_servo, p_gain=cfg.p_gain)
-    return RoomAugmenter.from_corpus(corpus, cfg.seed, room)
+    augmenter = RoomAugmenter.from_corpus(corpus, cfg.seed, room)
+    augmenter.talkers = augmenter.talkers + real_talkers
+    return augmenter
 
 
 @torch.no_grad()
@@ -94,6 +104,38 @@ def _reference_utterances(reference: FaceModel, corpus: str, split: str) -> list
     return out
 
 
+@torch.no_grad()
+def _reference_streams(reference: FaceModel, streams: list[np.ndarray]) -> list[_Utterance]:
+    """Unlabelled real speech with the frozen encoder's encoding of it."""
+    out = []
+    for audio in streams:
+        tokens = audio_tokens(audio)
+        if len(tokens) < 10:
+            continue
+        h = reference.encoder(torch.from_numpy(tokens).float()[None])[0].numpy()
+        out.append(_Utterance(np.asarray(audio), np.zeros((len(h), reference.cfg.face_dim), np.float32), h, False))
+    return out
+
+
+def add_identity_blocks(model: FaceModel, count: int) -> None:
+    """`count` encoder blocks in front of the others that leave the encoding as it is until trained (their
+    attention and MLP output projections are zero, so each block adds nothing to the residual stream)."""
+    if count <= 0:
+        return
+    from talkface_ros.model.network import Block
+
+    model.cfg = replace(model.cfg, n_layer=model.cfg.n_layer + count)
+    new = []
+    for _ in range(count):
+        block = Block(model.cfg)
+        for projection in (block.attn.proj, block.mlp[2]):
+            torch.nn.init.zeros_(projection.weight)
+            torch.nn.init.zeros_(projection.bias)
+        new.append(block)
+    model.encoder.blocks = torch.nn.ModuleList(new + list(model.encoder.blocks))
+    model.encoder.cfg = model.cfg
+
+
 @dataclass
 class Crop:
     tokens: np.ndarray  # [n, 160] what the adapted encoder reads: the crop's context and the crop, degraded
@@ -101,6 +143,7 @@ class Crop:
     start: int
     frames: np.ndarray  # [m, 55] ground truth of the scored tokens
     h_ref: np.ndarray  # [m, d] the frozen encoding of the scored tokens
+    labelled: bool = True
 
 
 def crop(utt: _Utterance, cfg: AdaptConfig, rng: np.random.Generator, augmenter, level_norm, clean: bool) -> Crop:
@@ -115,17 +158,24 @@ def crop(utt: _Utterance, cfg: AdaptConfig, rng: np.random.Generator, augmenter,
     if not clean:
         audio = float_to_int16(augmenter(audio, rng))
     tokens = model_tokens(audio, level_norm)[:end - first]
-    return Crop(tokens, start - first, start, utt.frames[start:end], utt.h_ref[start:end])
+    return Crop(tokens, start - first, start, utt.frames[start:end], utt.h_ref[start:end], utt.labelled)
 
 
-def _batch(utts: list[_Utterance], cfg: AdaptConfig, rng: np.random.Generator, augmenter, level_norm):
-    crops = [crop(utts[int(rng.integers(len(utts)))], cfg, rng, augmenter, level_norm, rng.random() < cfg.p_clean)
+def _pick(utts: list[_Utterance], real: list[_Utterance], cfg: AdaptConfig, rng: np.random.Generator) -> _Utterance:
+    pool = real if real and rng.random() < cfg.p_real else utts
+    return pool[int(rng.integers(len(pool)))]
+
+
+def _batch(utts: list[_Utterance], real: list[_Utterance], cfg: AdaptConfig, rng: np.random.Generator, augmenter,
+           level_norm):
+    crops = [crop(_pick(utts, real, cfg, rng), cfg, rng, augmenter, level_norm, rng.random() < cfg.p_clean)
              for _ in range(cfg.batch)]
     n = max(len(c.tokens) for c in crops)
     S = max(len(c.frames) for c in crops)
     tokens = np.full((cfg.batch, n, crops[0].tokens.shape[1]), SILENT_TOKEN, np.float32)  # silence after short crops
     index = np.zeros((cfg.batch, S), np.int64)
     valid = np.zeros((cfg.batch, S), bool)
+    labelled = np.zeros((cfg.batch, S), bool)
     frames = np.zeros((cfg.batch, S, crops[0].frames.shape[1]), np.float32)
     h_ref = np.zeros((cfg.batch, S, crops[0].h_ref.shape[1]), np.float32)
     for b, c in enumerate(crops):
@@ -133,13 +183,19 @@ def _batch(utts: list[_Utterance], cfg: AdaptConfig, rng: np.random.Generator, a
         m = len(c.frames)
         index[b, :m] = c.offset + np.arange(m)
         valid[b, :m] = True
+        labelled[b, :m] = c.labelled
         frames[b, :m], h_ref[b, :m] = c.frames, c.h_ref
-    return (torch.from_numpy(tokens), torch.from_numpy(index), torch.from_numpy(valid), torch.from_numpy(frames),
-            torch.from_numpy(h_ref))
+    return (torch.from_numpy(tokens), torch.from_numpy(index), torch.from_numpy(valid), torch.from_numpy(labelled),
+            torch.from_numpy(frames), torch.from_numpy(h_ref))
 
 
 def adapt(reference: FaceModel, corpus: str, cfg: AdaptConfig = AdaptConfig()) -> AdaptResult:
     """-> a copy of `reference` with its encoder adapted and level normalisation switched on in its config."""
+    from talkface_ros.data.real_streams import SOURCES
+
+    unknown = sorted(set(cfg.real_sources) - set(SOURCES))
+    if unknown:
+        raise ValueError(f"unknown real-speech sources {unknown}; known: {', '.join(SOURCES)}")
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng([cfg.seed, 1818])
@@ -148,15 +204,22 @@ def adapt(reference: FaceModel, corpus: str, cfg: AdaptConfig = AdaptConfig()) -
     model = copy.deepcopy(reference)
     model.cfg = replace(model.cfg, level_norm=True, level_norm_gate_db=cfg.level_norm_gate_db)
     model.encoder.cfg = model.cfg
+    add_identity_blocks(model, cfg.extra_layers)
     level_norm = level_norm_config(model.cfg.to_dict())
     utts = _reference_utterances(reference, corpus, "train")
     if not utts:
         raise ValueError(f"no training utterances in {corpus}")
-    augmenter = _room_augmenter(corpus, cfg)
+    real: list[_Utterance] = []
+    if cfg.real_sources:
+        from talkface_ros.data.real_streams import StreamConfig, real_streams
+
+        real = _reference_streams(reference, real_streams(cfg.real_sources, StreamConfig(seed=cfg.seed)))
+    augmenter = _room_augmenter(corpus, cfg, [u.audio for u in real])
     h_all = np.concatenate([u.h_ref for u in utts])
     h_scale = torch.from_numpy(np.maximum(h_all.std(0), 1e-3).astype(np.float32))
-    log.info("adapt: %d utterances, %d rooms, %d talkers, reference encodings in %.0f s", len(utts),
-             len(augmenter.rirs), len(augmenter.talkers), time.time() - t0)
+    log.info("adapt: %d utterances, %d real streams (%.0f min), %d rooms, %d talkers, reference encodings in %.0f s",
+             len(utts), len(real), sum(len(u.h_ref) for u in real) / TOKENS_PER_S / 60, len(augmenter.rirs),
+             len(augmenter.talkers), time.time() - t0)
 
     params = train_only(model, model.encoder)
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
@@ -166,11 +229,12 @@ def adapt(reference: FaceModel, corpus: str, cfg: AdaptConfig = AdaptConfig()) -
         lr = cfg.lr * min(1.0, step / 100) * (0.5 * (1 + np.cos(np.pi * step / cfg.steps)) * 0.9 + 0.1)
         for g in opt.param_groups:
             g["lr"] = lr
-        tokens, index, valid, frames, h_ref = _batch(utts, cfg, rng, augmenter, level_norm)
+        tokens, index, valid, labelled, frames, h_ref = _batch(utts, real, cfg, rng, augmenter, level_norm)
         h = model.encoder(tokens)
-        h = torch.gather(h, 1, index[..., None].expand(-1, -1, h.shape[-1]))[valid]
-        h_loss = F.mse_loss(h / h_scale, h_ref[valid] / h_scale)
-        a_loss = F.mse_loss(model.aux_head(h), model.normalize(frames[valid]))
+        h = torch.gather(h, 1, index[..., None].expand(-1, -1, h.shape[-1]))
+        h_loss = F.mse_loss(h[valid] / h_scale, h_ref[valid] / h_scale)
+        a_loss = (F.mse_loss(model.aux_head(h[labelled]), model.normalize(frames[labelled])) if labelled.any()
+                  else h.sum() * 0.0)
         loss = h_loss + cfg.aux_weight * a_loss
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -184,7 +248,9 @@ def adapt(reference: FaceModel, corpus: str, cfg: AdaptConfig = AdaptConfig()) -
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
-    card = {"adapt": {**asdict(cfg), "corpus": corpus, "wall_s": round(time.time() - t0, 1),
+    card = {"adapt": {**asdict(cfg), "corpus": corpus, "real_streams": len(real),
+                      "real_minutes": round(sum(len(u.h_ref) for u in real) / TOKENS_PER_S / 60, 1),
+                      "wall_s": round(time.time() - t0, 1),
                       "first_h_loss": float(np.mean([h for h, _ in history[:10]])),
                       "final_h_loss": float(np.mean([h for h, _ in history[-100:]])),
                       "final_aux_loss": float(np.mean([a for _, a in history[-100:]]))}}
