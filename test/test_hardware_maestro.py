@@ -199,6 +199,19 @@ def test_unplug_raises_disconnected_and_replug_reconnects(emulator):
     bus.close()
 
 
+def test_the_port_is_gone_once_unplug_returns(emulator):
+    # the emulator's thread waits on the pty in select(), which kept it alive a moment after unplug() closed it
+    bus = MaestroBus(emulator.path, joints())
+    for _ in range(10):
+        bus.connect()
+        bus.read_positions()  # a round trip: the emulator's thread is back waiting on the pty
+        emulator.unplug()
+        with pytest.raises(BusDisconnected):
+            bus.write_positions({"jaw": 0.2})
+        emulator.replug()
+    assert bus.stats.disconnects == 10
+
+
 def test_permission_denied_names_the_fix(monkeypatch):
     import serial
 

@@ -214,7 +214,9 @@ def test_dynamixel_loop_unplug_replug():
 def test_an_outage_is_reported_once_then_at_growing_intervals(emulator, caplog):
     # a missing port used to log a warning every second (and at each retry after the backoff's maximum)
     clock = [0.0]
-    bus = make_bus("maestro", emulator.path, face(), timeout=0.02)
+    # the outage runs on the injected clock; only the replug's connect waits for the emulator's thread, and a
+    # reply late under CPU load must not fail it (a prompt one returns at once)
+    bus = make_bus("maestro", emulator.path, face(), timeout=1.0)
     loop = ServoLoop(bus, face(), CONTROLLER, LoopConfig(), clock=lambda: clock[0])
     emulator.unplug()
 
@@ -253,6 +255,38 @@ def test_an_outage_is_reported_once_then_at_growing_intervals(emulator, caplog):
         assert "lost" in warnings[0][1] and len(warnings) == 3, warnings
         assert all(0 <= t - warnings[0][0] - n <= 1.0 for (t, _), n in zip(warnings[1:], [5.0, 15.0])), warnings
     loop.shutdown()
+
+
+def test_a_port_lost_after_the_write_is_reported_once(caplog):
+    from talkface_ros.hardware.bus import BusDisconnected
+
+    class PulledAfterWriteBus:
+        """The write lands in the kernel buffer; the feedback read then finds the port gone."""
+        joint_names = ("jaw", "lip_l", "brow")
+        is_connected = True
+        fault_reads = 0
+
+        def write_positions(self, positions):
+            return dict(positions)
+
+        def read_positions(self):
+            self.is_connected = False
+            raise BusDisconnected("/dev/ttyACM0 went away: device reports readiness to read but returned no data")
+
+        def read_faults(self):
+            self.fault_reads += 1
+            raise BusDisconnected("/dev/ttyACM0 is not connected")
+
+        def close(self):
+            self.is_connected = False
+
+    bus = PulledAfterWriteBus()
+    loop = ServoLoop(bus, face(), CONTROLLER, LoopConfig(feedback_every=1, faults_every=1), clock=lambda: 0.0)
+    with caplog.at_level("WARNING", logger="talkface_ros.hardware.servo_loop"):
+        assert loop.tick()  # the write went out
+    assert [r.getMessage() for r in caplog.records] == [
+        "servo bus lost: /dev/ttyACM0 went away: device reports readiness to read but returned no data; reconnecting"]
+    assert bus.fault_reads == 0
 
 
 def test_a_new_reason_for_an_outage_is_reported_once_it_persists(caplog):

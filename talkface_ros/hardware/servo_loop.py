@@ -154,7 +154,8 @@ class ServoLoop:
         if every and self.ticks % every == 0:
             self._read_feedback()
         every = self.config.faults_every
-        if every and self.ticks % every == 0:
+        # a port pulled out after the write fails the feedback read: the loss is reported once, not again here
+        if every and self.ticks % every == 0 and self.bus.is_connected:
             self._read_faults()
         return True
 

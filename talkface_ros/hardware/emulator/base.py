@@ -2,7 +2,7 @@
 
 Faults a real USB serial device shows, on demand:
 - unplug(): the master closes (open clients get EIO, like a vanished ttyACM) and the symlink disappears;
-  replug() makes a fresh pty and points the symlink at it.
+  when it returns, a client's next write or read fails. replug() makes a fresh pty and points the symlink at it.
 - inject_garbage(bytes): unsolicited bytes on the line.
 - drop_replies(n): the next n replies are never sent (client timeouts).
 - truncate_replies(n): the next n replies are cut after their first byte (partial writes).
@@ -57,6 +57,10 @@ class PtyEmulator(ABC):
         self._device_path: str | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # The master the service thread is waiting on in select(), outside the lock. A select() holds a reference
+        # to the file, so closing the fd does not hang the pty up until that select() returns.
+        self._selecting: int | None = None
+        self._select_done = threading.Condition(self._lock)
         self._drop = 0
         self._truncate = 0
 
@@ -164,6 +168,9 @@ class PtyEmulator(ABC):
                     pass
         self._master = self._slave = None
         self._device_path = None
+        # Until the service thread's select() lets go of the old master, clients could still write to the pty.
+        if not self._select_done.wait_for(lambda: self._selecting is None, timeout=2.0):
+            log.warning("%s emulator: the service thread did not let go of the unplugged pty", self.name)
 
     def _send_to_client(self, data: bytes) -> None:
         assert self._master is not None
@@ -183,17 +190,27 @@ class PtyEmulator(ABC):
             self.stats.bytes_out += written
             view = view[written:]
 
+    def _wait_readable(self) -> int | None:
+        """The master, once it has bytes to read (None after a 20 ms timeout or while unplugged)."""
+        with self._lock:
+            master = self._selecting = self._master
+        if master is None:
+            time.sleep(0.01)
+            return None
+        try:
+            ready, _, _ = select.select([master], [], [], 0.02)
+        except (OSError, ValueError):
+            ready = []  # closed under us by unplug()
+        finally:
+            with self._lock:
+                self._selecting = None
+                self._select_done.notify_all()
+        return master if ready else None
+
     def _serve(self) -> None:
         while not self._stop.is_set():
-            master = self._master
+            master = self._wait_readable()
             if master is None:
-                time.sleep(0.01)
-                continue
-            try:
-                ready, _, _ = select.select([master], [], [], 0.02)
-            except (OSError, ValueError):
-                continue  # closed under us by unplug()
-            if not ready:
                 continue
             with self._lock:
                 if self._master != master:
