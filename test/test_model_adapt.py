@@ -143,6 +143,9 @@ def test_unlabelled_real_speech_feeds_the_encoding_loss_but_not_the_lip_loss(cor
 
     result = adapt_module.adapt(model, str(corpus), AdaptConfig(steps=3, batch=4, crop_s=0.5, context_s=0.2,
                                                                 rooms=1, real_sources=("tuxpaint",)))
-    assert result.card["adapt"]["real_streams"] == 3
+    assert result.card["adapt"]["real_streams"] == 3 and result.model.cfg.level_norm
+    raw = adapt_module.adapt(model, str(corpus), AdaptConfig(steps=1, batch=2, crop_s=0.5, context_s=0.2, rooms=1,
+                                                             level_norm=False))
+    assert not raw.model.cfg.level_norm  # the encoder keeps reading the raw log-mel
     with pytest.raises(ValueError, match="unknown real-speech sources"):
         adapt_module.adapt(model, str(corpus), AdaptConfig(steps=1, real_sources=("librispeech",)))

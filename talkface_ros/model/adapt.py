@@ -44,6 +44,7 @@ class AdaptConfig:
     context_s: float = 1.0  # audio before the crop: the room's tail, the normaliser's state, the encoder's window
     p_clean: float = 0.15  # crops left clean (level only), so that clean speech keeps its encoding
     aux_weight: float = 3.0
+    level_norm: bool = True  # False: level invariance must come from the gain augmentation alone
     level_norm_gate_db: float = 30.0
     # the degradation mix (data.augment.RoomAugmentConfig fields), stronger on rooms and talkers than in training
     rooms: int = 60
@@ -190,7 +191,8 @@ def _batch(utts: list[_Utterance], real: list[_Utterance], cfg: AdaptConfig, rng
 
 
 def adapt(reference: FaceModel, corpus: str, cfg: AdaptConfig = AdaptConfig()) -> AdaptResult:
-    """-> a copy of `reference` with its encoder adapted and level normalisation switched on in its config."""
+    """-> a copy of `reference` with its encoder adapted (and level normalisation switched on in its config
+    unless `cfg.level_norm` is False)."""
     from talkface_ros.data.real_streams import SOURCES
 
     unknown = sorted(set(cfg.real_sources) - set(SOURCES))
@@ -202,7 +204,7 @@ def adapt(reference: FaceModel, corpus: str, cfg: AdaptConfig = AdaptConfig()) -
     t0 = time.time()
     reference = reference.eval()
     model = copy.deepcopy(reference)
-    model.cfg = replace(model.cfg, level_norm=True, level_norm_gate_db=cfg.level_norm_gate_db)
+    model.cfg = replace(model.cfg, level_norm=cfg.level_norm, level_norm_gate_db=cfg.level_norm_gate_db)
     model.encoder.cfg = model.cfg
     add_identity_blocks(model, cfg.extra_layers)
     level_norm = level_norm_config(model.cfg.to_dict())
