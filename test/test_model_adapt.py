@@ -149,3 +149,17 @@ def test_unlabelled_real_speech_feeds_the_encoding_loss_but_not_the_lip_loss(cor
     assert not raw.model.cfg.level_norm  # the encoder keeps reading the raw log-mel
     with pytest.raises(ValueError, match="unknown real-speech sources"):
         adapt_module.adapt(model, str(corpus), AdaptConfig(steps=1, real_sources=("librispeech",)))
+
+
+def test_the_encoding_gap_is_zero_for_the_reference_and_grows_with_the_room(reference):
+    from talkface_ros.data import acoustics
+    from talkface_ros.eval.encoding_gap import encoding_gap
+
+    model, _, _ = load_checkpoint(reference)
+    clean = [speech_like_pcm(1.5, seed=s) for s in range(3)]
+    assert encoding_gap(model, model, clean, clean) == pytest.approx(0.0, abs=1e-9)
+    rir = acoustics.fixed_rir(0.6, 0)
+    reverberant = [acoustics.to_int16(acoustics.reverberate(acoustics.to_float(a), rir)) for a in clean]
+    assert encoding_gap(model, model, clean, reverberant) > 0.05
+    with pytest.raises(ValueError, match="as many"):
+        encoding_gap(model, model, clean, reverberant[:2])
