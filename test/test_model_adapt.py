@@ -147,6 +147,14 @@ def test_unlabelled_real_speech_feeds_the_encoding_loss_but_not_the_lip_loss(cor
     raw = adapt_module.adapt(model, str(corpus), AdaptConfig(steps=1, batch=2, crop_s=0.5, context_s=0.2, rooms=1,
                                                              level_norm=False))
     assert not raw.model.cfg.level_norm  # the encoder keeps reading the raw log-mel
+    adapter = adapt_module.adapt(model, str(corpus), AdaptConfig(steps=2, batch=2, crop_s=0.5, context_s=0.2, rooms=1,
+                                                                 extra_layers=1, only_extra_layers=True, lr=0.01))
+    before, after = model.state_dict(), adapter.model.state_dict()
+    assert all(torch.equal(after[k], before[k.replace("blocks.1.", "blocks.0.")])
+               for k in after if k.startswith("encoder.blocks.1."))  # the original block, frozen
+    assert not torch.equal(after["encoder.blocks.0.mlp.2.weight"], torch.zeros_like(after["encoder.blocks.0.mlp.2.weight"]))
+    with pytest.raises(ValueError, match="only_extra_layers needs"):
+        adapt_module.adapt(model, str(corpus), AdaptConfig(steps=1, only_extra_layers=True))
     with pytest.raises(ValueError, match="unknown real-speech sources"):
         adapt_module.adapt(model, str(corpus), AdaptConfig(steps=1, real_sources=("librispeech",)))
 

@@ -61,6 +61,7 @@ class AdaptConfig:
     # encoder blocks added in front of the adapted encoder, initialised to the identity (zero output
     # projections), so that adaptation has room to undo a room before the original blocks read the tokens
     extra_layers: int = 0
+    only_extra_layers: bool = False  # tune the added blocks alone, the original encoder frozen (an adapter)
     seed: int = 0
     threads: int = 1
     log_every: int = 50
@@ -198,6 +199,8 @@ def adapt(reference: FaceModel, corpus: str, cfg: AdaptConfig = AdaptConfig()) -
     unknown = sorted(set(cfg.real_sources) - set(SOURCES))
     if unknown:
         raise ValueError(f"unknown real-speech sources {unknown}; known: {', '.join(SOURCES)}")
+    if cfg.only_extra_layers and cfg.extra_layers <= 0:
+        raise ValueError("only_extra_layers needs extra_layers > 0")
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng([cfg.seed, 1818])
@@ -223,7 +226,8 @@ def adapt(reference: FaceModel, corpus: str, cfg: AdaptConfig = AdaptConfig()) -
              len(utts), len(real), sum(len(u.h_ref) for u in real) / TOKENS_PER_S / 60, len(augmenter.rirs),
              len(augmenter.talkers), time.time() - t0)
 
-    params = train_only(model, model.encoder)
+    tuned = model.encoder.blocks[:cfg.extra_layers] if cfg.only_extra_layers else model.encoder
+    params = train_only(model, tuned)
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
     model.encoder.train()
     history = []
