@@ -62,3 +62,13 @@ def test_the_recipe_reproduces_the_shipped_models_training_configs():
         ours = dataclasses.asdict(config)
         differ = {k: (ours.get(k), v) for k, v in card[stage]["config"].items() if ours.get(k, v) != v}
         assert not differ, f"{stage}: recipe vs the shipped model's card: {differ}"
+
+
+def test_a_value_that_is_not_json_is_refused_with_an_example():
+    from talkface_ros.model.adapt import AdaptConfig
+
+    with pytest.raises(SystemExit, match=r"real_sources='tuxpaint': not a JSON value \(e.g. \[\]\)"):
+        train_cli._overrides(["real_sources=tuxpaint"], AdaptConfig())
+    cfg = AdaptConfig()
+    train_cli._overrides(['real_sources=["tuxpaint"]', "extra_layers=2"], cfg)
+    assert cfg.real_sources == ("tuxpaint",) and cfg.extra_layers == 2

@@ -18,7 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default 1)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override an AdaptConfig field, e.g. --set p_room=0.8")
+                        help="override an AdaptConfig field (values as JSON), e.g. --set p_room=0.8, "
+                             "--set 'real_sources=[\"tuxpaint\",\"fillets\"]' (unlabelled real speech, "
+                             "tools/install_system_deps.sh --speech-corpora), --set extra_layers=2")
     parser.add_argument("--onnx", action="store_true", help="also export the ONNX graphs into OUT")
 
 

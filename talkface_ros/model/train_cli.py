@@ -54,7 +54,10 @@ def _apply(key: str, value: Any, configs) -> None:
         if hasattr(cfg, key):
             current = getattr(cfg, key)  # strings as given (--set augment=room), the rest as JSON
             if isinstance(value, str) and not isinstance(current, str):
-                value = json.loads(value)
+                try:
+                    value = json.loads(value)
+                except json.JSONDecodeError:
+                    raise SystemExit(f"{key}={value!r}: not a JSON value (e.g. {json.dumps(current)})") from None
             setattr(cfg, key, value if isinstance(current, str) else type(current)(value))
             return
     raise SystemExit(f"unknown config field {key!r}")
