@@ -11,16 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import torch
-
-from talkface_ros.model.features import level_norm_config, model_tokens
-
-
-@torch.no_grad()
-def encode(model, audio: np.ndarray) -> np.ndarray:
-    """int16 audio -> the model's encoding [T, d], through its own front end (level normaliser or raw)."""
-    tokens = model_tokens(audio, level_norm_config(model.cfg.to_dict()))
-    return model.encoder(torch.from_numpy(tokens).float()[None])[0].numpy()
 
 
 def encoding_gap(model, reference, clean_audio: Sequence[np.ndarray], degraded_audio: Sequence[np.ndarray]) -> float:
@@ -28,11 +18,11 @@ def encoding_gap(model, reference, clean_audio: Sequence[np.ndarray], degraded_a
     (utterance by utterance, same lengths)."""
     if len(clean_audio) != len(degraded_audio) or not clean_audio:
         raise ValueError("need as many degraded utterances as clean ones, and at least one")
-    targets = [encode(reference, audio) for audio in clean_audio]
+    targets = [reference.encode_audio(audio) for audio in clean_audio]
     spread = np.concatenate(targets).std(0) + 1e-3
     gaps = []
     for target, audio in zip(targets, degraded_audio):
-        h = encode(model, audio)
+        h = model.encode_audio(audio)
         n = min(len(h), len(target))
         gaps.append(float(np.mean(((h[:n] - target[:n]) / spread) ** 2)))
     return float(np.mean(gaps))

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from talkface_ros.audio.pcm import MODEL_SAMPLE_RATE, float_to_int16
-from talkface_ros.model.features import SAMPLES_PER_FRAME, SILENT_TOKEN, audio_tokens, level_norm_config, model_tokens
+from talkface_ros.model.features import SAMPLES_PER_FRAME, SILENT_TOKEN, level_norm_config, model_tokens
 from talkface_ros.model.network import FaceModel
 from talkface_ros.model.train import train_only
 
@@ -91,30 +91,25 @@ def _room_augmenter(corpus: str, cfg: AdaptConfig, real_talkers: list[np.ndarray
     return augmenter
 
 
-@torch.no_grad()
 def _reference_utterances(reference: FaceModel, corpus: str, split: str) -> list[_Utterance]:
     from talkface_ros.data.corpus import Corpus
 
     out = []
     for utt in Corpus(corpus).utterances(split):
-        tokens = audio_tokens(utt.audio)
-        T = min(len(tokens), len(utt.frames))
-        if T < 10:
+        h = reference.encode_audio(utt.audio)[:len(utt.frames)]
+        if len(h) < 10:
             continue
-        h = reference.encoder(torch.from_numpy(tokens[:T]).float()[None])[0].numpy()
-        out.append(_Utterance(np.asarray(utt.audio), np.asarray(utt.frames[:T], np.float32), h))
+        out.append(_Utterance(np.asarray(utt.audio), np.asarray(utt.frames[:len(h)], np.float32), h))
     return out
 
 
-@torch.no_grad()
 def _reference_streams(reference: FaceModel, streams: list[np.ndarray]) -> list[_Utterance]:
     """Unlabelled real speech with the frozen encoder's encoding of it."""
     out = []
     for audio in streams:
-        tokens = audio_tokens(audio)
-        if len(tokens) < 10:
+        h = reference.encode_audio(audio)
+        if len(h) < 10:
             continue
-        h = reference.encoder(torch.from_numpy(tokens).float()[None])[0].numpy()
         out.append(_Utterance(np.asarray(audio), np.zeros((len(h), reference.cfg.face_dim), np.float32), h, False))
     return out
 
@@ -219,11 +214,12 @@ def adapt(reference: FaceModel, corpus: str, cfg: AdaptConfig = AdaptConfig()) -
         from talkface_ros.data.real_streams import StreamConfig, real_streams
 
         real = _reference_streams(reference, real_streams(cfg.real_sources, StreamConfig(seed=cfg.seed)))
+    real_minutes = sum(len(u.h_ref) for u in real) / TOKENS_PER_S / 60
     augmenter = _room_augmenter(corpus, cfg, [u.audio for u in real])
     h_all = np.concatenate([u.h_ref for u in utts])
     h_scale = torch.from_numpy(np.maximum(h_all.std(0), 1e-3).astype(np.float32))
     log.info("adapt: %d utterances, %d real streams (%.0f min), %d rooms, %d talkers, reference encodings in %.0f s",
-             len(utts), len(real), sum(len(u.h_ref) for u in real) / TOKENS_PER_S / 60, len(augmenter.rirs),
+             len(utts), len(real), real_minutes, len(augmenter.rirs),
              len(augmenter.talkers), time.time() - t0)
 
     tuned = model.encoder.blocks[:cfg.extra_layers] if cfg.only_extra_layers else model.encoder
@@ -255,7 +251,7 @@ def adapt(reference: FaceModel, corpus: str, cfg: AdaptConfig = AdaptConfig()) -
     for p in model.parameters():
         p.requires_grad_(False)
     card = {"adapt": {**asdict(cfg), "corpus": corpus, "real_streams": len(real),
-                      "real_minutes": round(sum(len(u.h_ref) for u in real) / TOKENS_PER_S / 60, 1),
+                      "real_minutes": round(real_minutes, 1),
                       "wall_s": round(time.time() - t0, 1),
                       "first_h_loss": float(np.mean([h for h, _ in history[:10]])),
                       "final_h_loss": float(np.mean([h for h, _ in history[-100:]])),

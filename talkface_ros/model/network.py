@@ -13,13 +13,14 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from talkface_ros.face.arkit import FRAME_SIZE
 from talkface_ros.face.emotion import EMOTIONS
-from talkface_ros.model.features import TOKEN_DIM
+from talkface_ros.model.features import TOKEN_DIM, level_norm_config, model_tokens
 
 NEG_INF = -1e9
 
@@ -240,6 +241,13 @@ class FaceModel(nn.Module):
         self.aux_head = nn.Linear(cfg.d_model, cfg.face_dim)  # direct regression: shapes the encoder early
         self.register_buffer("face_mean", torch.zeros(cfg.face_dim))
         self.register_buffer("face_std", torch.ones(cfg.face_dim))
+
+    @torch.no_grad()
+    def encode_audio(self, pcm: np.ndarray) -> np.ndarray:
+        """int16 audio -> the encoding h [T, d], through this model's own front end (its level normaliser, if
+        its config names one, else the raw log-mel), offline."""
+        tokens = model_tokens(pcm, level_norm_config(self.cfg.to_dict()))
+        return self.encoder(torch.from_numpy(tokens).float()[None])[0].numpy()
 
     def normalize(self, frames: torch.Tensor) -> torch.Tensor:
         return (frames - self.face_mean) / self.face_std
