@@ -159,12 +159,12 @@ def test_room_augmenter_is_seeded_keeps_length_and_spans_the_gain_range():
 
 def test_clips_through_the_level_normaliser(tmp_path):
     from talkface_ros.model.data import clip_from_utterance
-    from talkface_ros.model.features import LevelNormConfig, audio_tokens, normalise_levels
+    from talkface_ros.model.features import FrontEnd, LevelNormConfig, audio_tokens, normalise_levels
     from talkface_ros.data.corpus import Utterance
 
     audio = acoustics.to_int16(_speech_like(np.random.default_rng(5), 1.0))
     T = -(-len(audio) // 320)
     utt = Utterance("u", audio, np.zeros((T, 55), np.float32), np.zeros(T, np.uint8), np.zeros(T, np.int8))
     np.testing.assert_array_equal(clip_from_utterance(utt).tokens, audio_tokens(audio)[:T])
-    normed = clip_from_utterance(utt, level_norm=LevelNormConfig()).tokens
+    normed = clip_from_utterance(utt, front_end=FrontEnd(level_norm=LevelNormConfig())).tokens
     np.testing.assert_array_equal(normed, normalise_levels(audio_tokens(audio))[:T])

@@ -44,7 +44,7 @@ def test_crops_stay_aligned_with_labels_and_reference_encodings(corpus, referenc
     starts = set()
     for _ in range(20):
         utt = utts[int(rng.integers(len(utts)))]
-        c = crop(utt, cfg, rng, augmenter=None, level_norm=None, clean=True)
+        c = crop(utt, cfg, rng, augmenter=None, front_end=None, clean=True)
         whole = audio_tokens(utt.audio)
         starts.add(c.start)
         assert len(c.frames) == len(c.h_ref) == len(c.tokens) - c.offset == 25

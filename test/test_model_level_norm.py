@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from talkface_ros.face.arkit import FRAME_SIZE
-from talkface_ros.model.features import (NATS_PER_DB, SILENT_TOKEN, LevelNormaliser, audio_tokens, level_norm_config,
-                                         model_tokens, normalise_levels)
+from talkface_ros.model.features import (NATS_PER_DB, SILENT_TOKEN, FrontEnd, LevelNormaliser, audio_tokens,
+                                         level_norm_config, model_tokens, normalise_levels)
 from model_helpers import speech_like_pcm, stream_in_random_chunks
 
 
@@ -59,7 +59,7 @@ def test_models_without_the_flag_read_raw_tokens():
     assert cfg is not None and cfg.max_gain_db == 30.0
     pcm = speech_like_pcm(1.0)
     np.testing.assert_array_equal(model_tokens(pcm, None), audio_tokens(pcm))
-    assert not np.array_equal(model_tokens(pcm, cfg), audio_tokens(pcm))
+    assert not np.array_equal(model_tokens(pcm, FrontEnd(level_norm=cfg)), audio_tokens(pcm))
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +70,7 @@ def level_model_dir(tmp_path_factory):
 
     torch.manual_seed(0)
     model = FaceModel(ModelConfig(d_model=32, n_layer=2, n_head=2, window=8, den_hidden=32, den_layers=1, history=3,
-                                  residual_student=True, level_norm=True))
+                                  residual_student=True, level_norm=True, dereverb=True))
     with torch.no_grad():
         for p in model.parameters():
             p.add_(0.2 * torch.randn_like(p))
@@ -82,14 +82,14 @@ def level_model_dir(tmp_path_factory):
     return d
 
 
-def test_streamer_carries_the_normaliser_streaming_offline_and_pipelined(level_model_dir):
+def test_streamer_carries_dereverb_and_normaliser_streaming_offline_and_pipelined(level_model_dir):
     from talkface_ros.model.checkpoint import load_checkpoint
     from talkface_ros.model.streamer import FaceStreamer
 
     assert load_checkpoint(level_model_dir)[0].cfg.level_norm
     pcm = speech_like_pcm(6.1, seed=4)
     s = FaceStreamer.from_pretrained(level_model_dir, seed=3)
-    assert s.level_norm is not None
+    assert s.front_end.level_norm is not None and s.front_end.dereverb is not None
     streamed = stream_in_random_chunks(s, pcm, seed=1)
     offline = s.animate(pcm)
     assert offline.shape == streamed.shape == (-(-len(pcm) // 320), FRAME_SIZE)
@@ -126,3 +126,69 @@ def test_the_noise_gate_keeps_a_rooms_hiss_quiet_and_chunking_exact():
     for i in range(0, len(tokens), 7):
         pieces.append(norm.push(tokens[i:i + 7]))
     np.testing.assert_array_equal(np.concatenate(pieces), normalise_levels(tokens, gated_cfg))
+
+
+def _vowel_then_closure(room_tail: bool) -> np.ndarray:
+    """300 ms of a harmonic vowel, then 200 ms of silence (a closure), optionally with an exponential room tail
+    (RT60 0.5 s) after the vowel."""
+    sr = 16000
+    t = np.arange(int(0.3 * sr)) / sr
+    vowel = sum(np.sin(2 * np.pi * 140 * k * t) / k for k in range(1, 20))
+    audio = np.concatenate([vowel, np.zeros(int(0.2 * sr))])
+    if room_tail:
+        rng = np.random.default_rng(0)
+        n = int(0.5 * sr)
+        rir = rng.standard_normal(n) * np.exp(-3 * np.log(10) * np.arange(n) / sr / 0.5) * 0.05
+        rir[0] = 1.0
+        audio = np.convolve(audio, rir)[:len(audio)]
+    return np.round(audio / np.abs(audio).max() * 12000).astype(np.int16)
+
+
+def test_the_dereverberator_darkens_a_closure_under_a_room_tail_and_leaves_steady_speech_almost_alone():
+    from talkface_ros.model.features import DereverbConfig, Dereverberator
+
+    def level(tokens: np.ndarray, a: int, b: int) -> float:
+        return float(np.log(np.exp(tokens[a:b].astype(np.float64)).mean()))
+
+    wet = audio_tokens(_vowel_then_closure(room_tail=True))
+    out = Dereverberator(DereverbConfig(rt60_s=0.5)).push(wet)
+    # the closure (tokens 17..24, 40-180 ms after the vowel) loses at least 3 dB of its tail, at its darkest 7 dB
+    assert level(wet, 17, 24) - level(out, 17, 24) > 3 * NATS_PER_DB
+    assert max(level(wet, t, t + 1) - level(out, t, t + 1) for t in range(17, 24)) > 7 * NATS_PER_DB
+    # the steady vowel (tokens 5..14) loses less than 2 dB
+    assert level(wet, 5, 14) - level(out, 5, 14) < 2 * NATS_PER_DB
+    # never a gain above 1, never below the floor
+    assert np.all(out <= wet + 1e-5)
+    assert np.all(np.exp(out.astype(np.float64)) >= (np.exp(wet.astype(np.float64)) - 1e-6) * 10 ** -1.5 - 1e-9)
+
+
+def test_the_dereverberator_is_chunking_exact_and_level_invariant():
+    from talkface_ros.model.features import Dereverberator
+
+    pcm = speech_like_pcm(2.0, seed=9)
+    tokens = audio_tokens(pcm)
+    whole = Dereverberator().push(tokens)
+    pieces = Dereverberator()
+    rng = np.random.default_rng(2)
+    cuts = np.sort(rng.choice(np.arange(1, len(tokens)), 6, replace=False))
+    chunked = np.concatenate([pieces.push(p) for p in np.split(tokens, cuts)])
+    np.testing.assert_array_equal(chunked, whole)
+    # gains are ratios of powers: 20 dB louder input gives the same output 20 dB up (where well above the floor)
+    loud = Dereverberator().push(tokens + np.float32(20 * NATS_PER_DB))
+    strong = whole > np.log(1e-1)  # well above the log floor (1e-6)
+    np.testing.assert_allclose(loud[strong] - whole[strong], 20 * NATS_PER_DB, atol=1e-3)
+
+
+def test_a_front_end_runs_dereverb_then_level_norm_and_configs_without_keys_have_neither():
+    from talkface_ros.model.features import (DereverbConfig, Dereverberator, LevelNormConfig, dereverb_config,
+                                             front_end_config)
+
+    assert front_end_config({"d_model": 128}).filters() is None
+    fe = front_end_config({"dereverb": True, "dereverb_rt60_s": 0.7, "level_norm": True})
+    assert fe.dereverb == DereverbConfig(rt60_s=0.7) and fe.level_norm == LevelNormConfig()
+    assert dereverb_config({"dereverb": False, "dereverb_rt60_s": 0.7}) is None
+    pcm = speech_like_pcm(1.5, seed=2)
+    expected = normalise_levels(Dereverberator(DereverbConfig(rt60_s=0.7)).push(audio_tokens(pcm)))
+    np.testing.assert_array_equal(model_tokens(pcm, fe), expected)
+    with pytest.raises(ValueError, match="rt60_s > 0"):
+        Dereverberator(DereverbConfig(rt60_s=0.0))

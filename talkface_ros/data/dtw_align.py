@@ -156,17 +156,17 @@ def encoder_features(audio: np.ndarray) -> np.ndarray:
     global _ENCODER
     import torch
 
-    from talkface_ros.model.features import level_norm_config, model_tokens
+    from talkface_ros.model.features import front_end_config, model_tokens
 
     if _ENCODER is None:
         from talkface_ros.model.checkpoint import load_checkpoint
         from talkface_ros.model.streamer import default_model_dir
 
         model = load_checkpoint(default_model_dir())[0]
-        _ENCODER = (model.encoder.eval(), level_norm_config(model.cfg.to_dict()))
-    encoder, level_norm = _ENCODER
+        _ENCODER = (model.encoder.eval(), front_end_config(model.cfg.to_dict()))
+    encoder, front_end = _ENCODER
     with torch.no_grad():
-        h = encoder(torch.from_numpy(model_tokens(audio, level_norm)).float()[None])[0].numpy().astype(np.float64)
+        h = encoder(torch.from_numpy(model_tokens(audio, front_end)).float()[None])[0].numpy().astype(np.float64)
     return (h - h.mean(axis=0)) / (h.std(axis=0) + 1e-6)
 
 

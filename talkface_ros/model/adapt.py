@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from talkface_ros.audio.pcm import MODEL_SAMPLE_RATE, float_to_int16
-from talkface_ros.model.features import SAMPLES_PER_FRAME, SILENT_TOKEN, level_norm_config, model_tokens
+from talkface_ros.model.features import SAMPLES_PER_FRAME, SILENT_TOKEN, front_end_config, model_tokens
 from talkface_ros.model.network import FaceModel
 from talkface_ros.model.train import train_only
 
@@ -46,6 +46,9 @@ class AdaptConfig:
     aux_weight: float = 3.0
     level_norm: bool = True  # False: level invariance must come from the gain augmentation alone
     level_norm_gate_db: float = 30.0
+    # causal late-reverb suppression in front of the normaliser (features.Dereverberator), for the adapted model
+    dereverb: bool = False
+    dereverb_rt60_s: float = 0.4
     # the degradation mix (data.augment.RoomAugmentConfig fields), stronger on rooms and talkers than in training
     rooms: int = 60
     p_room: float = 0.6
@@ -143,7 +146,7 @@ class Crop:
     labelled: bool = True
 
 
-def crop(utt: _Utterance, cfg: AdaptConfig, rng: np.random.Generator, augmenter, level_norm, clean: bool) -> Crop:
+def crop(utt: _Utterance, cfg: AdaptConfig, rng: np.random.Generator, augmenter, front_end, clean: bool) -> Crop:
     """A random crop of `crop_s` with up to `context_s` of audio before it, degraded by `augmenter` unless clean
     (tokens cut on token boundaries, so the labels and the frozen encodings stay aligned)."""
     T = len(utt.frames)
@@ -154,7 +157,7 @@ def crop(utt: _Utterance, cfg: AdaptConfig, rng: np.random.Generator, augmenter,
     audio = utt.audio[first * SAMPLES_PER_FRAME:end * SAMPLES_PER_FRAME]
     if not clean:
         audio = float_to_int16(augmenter(audio, rng))
-    tokens = model_tokens(audio, level_norm)[:end - first]
+    tokens = model_tokens(audio, front_end)[:end - first]
     return Crop(tokens, start - first, start, utt.frames[start:end], utt.h_ref[start:end], utt.labelled)
 
 
@@ -164,8 +167,8 @@ def _pick(utts: list[_Utterance], real: list[_Utterance], cfg: AdaptConfig, rng:
 
 
 def _batch(utts: list[_Utterance], real: list[_Utterance], cfg: AdaptConfig, rng: np.random.Generator, augmenter,
-           level_norm):
-    crops = [crop(_pick(utts, real, cfg, rng), cfg, rng, augmenter, level_norm, rng.random() < cfg.p_clean)
+           front_end):
+    crops = [crop(_pick(utts, real, cfg, rng), cfg, rng, augmenter, front_end, rng.random() < cfg.p_clean)
              for _ in range(cfg.batch)]
     n = max(len(c.tokens) for c in crops)
     S = max(len(c.frames) for c in crops)
@@ -188,7 +191,7 @@ def _batch(utts: list[_Utterance], real: list[_Utterance], cfg: AdaptConfig, rng
 
 def adapt(reference: FaceModel, corpus: str, cfg: AdaptConfig = AdaptConfig()) -> AdaptResult:
     """-> a copy of `reference` with its encoder adapted (and level normalisation switched on in its config
-    unless `cfg.level_norm` is False)."""
+    unless `cfg.level_norm` is False, the dereverberator where `cfg.dereverb`)."""
     from talkface_ros.data.real_streams import SOURCES
 
     unknown = sorted(set(cfg.real_sources) - set(SOURCES))
@@ -202,10 +205,11 @@ def adapt(reference: FaceModel, corpus: str, cfg: AdaptConfig = AdaptConfig()) -
     t0 = time.time()
     reference = reference.eval()
     model = copy.deepcopy(reference)
-    model.cfg = replace(model.cfg, level_norm=cfg.level_norm, level_norm_gate_db=cfg.level_norm_gate_db)
+    model.cfg = replace(model.cfg, level_norm=cfg.level_norm, level_norm_gate_db=cfg.level_norm_gate_db,
+                        dereverb=cfg.dereverb, dereverb_rt60_s=cfg.dereverb_rt60_s)
     model.encoder.cfg = model.cfg
     add_identity_blocks(model, cfg.extra_layers)
-    level_norm = level_norm_config(model.cfg.to_dict())
+    front_end = front_end_config(model.cfg.to_dict())
     utts = _reference_utterances(reference, corpus, "train")
     if not utts:
         raise ValueError(f"no training utterances in {corpus}")
@@ -231,7 +235,7 @@ def adapt(reference: FaceModel, corpus: str, cfg: AdaptConfig = AdaptConfig()) -
         lr = cfg.lr * min(1.0, step / 100) * (0.5 * (1 + np.cos(np.pi * step / cfg.steps)) * 0.9 + 0.1)
         for g in opt.param_groups:
             g["lr"] = lr
-        tokens, index, valid, labelled, frames, h_ref = _batch(utts, real, cfg, rng, augmenter, level_norm)
+        tokens, index, valid, labelled, frames, h_ref = _batch(utts, real, cfg, rng, augmenter, front_end)
         h = model.encoder(tokens)
         h = torch.gather(h, 1, index[..., None].expand(-1, -1, h.shape[-1]))
         h_loss = F.mse_loss(h[valid] / h_scale, h_ref[valid] / h_scale)

@@ -20,7 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override an AdaptConfig field (values as JSON), e.g. --set p_room=0.8, "
                              "--set 'real_sources=[\"tuxpaint\",\"fillets\"]' (unlabelled real speech, "
-                             "tools/install_system_deps.sh --speech-corpora), --set extra_layers=2")
+                             "tools/install_system_deps.sh --speech-corpora), --set extra_layers=2, "
+                             "--set dereverb=true (late-reverb suppression in front, dereverb_rt60_s=0.4)")
     parser.add_argument("--onnx", action="store_true", help="also export the ONNX graphs into OUT")
 
 

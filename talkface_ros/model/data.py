@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from talkface_ros.face.emotion import EMOTION_INDEX, EMOTIONS
-from talkface_ros.model.features import (MEL_CENTRES_HZ, N_MELS, SILENT_TOKEN, TOKEN_DIM, LevelNormConfig, _hz_to_mel,
+from talkface_ros.model.features import (MEL_CENTRES_HZ, N_MELS, SILENT_TOKEN, TOKEN_DIM, FrontEnd, _hz_to_mel,
                                          model_tokens)
 
 log = logging.getLogger(__name__)
@@ -35,10 +35,10 @@ class Clip:
     id: str = ""
 
 
-def clip_from_utterance(utt, audio: np.ndarray | None = None, level_norm: LevelNormConfig | None = None) -> Clip:
-    """audio: the utterance's audio replaced (an augmented copy, same length); level_norm: the model's
-    normaliser, run over the whole utterance from its start as the streamer runs it."""
-    tokens = model_tokens(utt.audio if audio is None else audio, level_norm)
+def clip_from_utterance(utt, audio: np.ndarray | None = None, front_end: FrontEnd | None = None) -> Clip:
+    """audio: the utterance's audio replaced (an augmented copy, same length); front_end: the model's
+    token filters, run over the whole utterance from its start as the streamer runs them."""
+    tokens = model_tokens(utt.audio if audio is None else audio, front_end)
     T = min(len(tokens), len(utt.frames))
     emotion = np.zeros(len(EMOTIONS), dtype=np.float32)
     emotion[EMOTION_INDEX.get(utt.emotion, 0)] = float(utt.intensity)
@@ -47,11 +47,11 @@ def clip_from_utterance(utt, audio: np.ndarray | None = None, level_norm: LevelN
 
 
 def load_clips(corpus_dir: str, split: str, limit: int | None = None, audio_copies: int = 0,
-               rng: np.random.Generator | None = None, level_norm: LevelNormConfig | None = None,
+               rng: np.random.Generator | None = None, front_end: FrontEnd | None = None,
                augmenter: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None) -> list[Clip]:
     """The utterances of `split` (at most `limit`), each followed by `audio_copies` augmented copies
     (augmented audio, the same labels; `rng` draws the augmentations: seed it for a reproducible run).
-    augmenter: `data.augment.augment` unless given (e.g. a `RoomAugmenter`); level_norm: the model's normaliser."""
+    augmenter: `data.augment.augment` unless given (e.g. a `RoomAugmenter`); front_end: the model's token filters."""
     from talkface_ros.data.augment import augment
     from talkface_ros.data.corpus import Corpus
 
@@ -62,13 +62,13 @@ def load_clips(corpus_dir: str, split: str, limit: int | None = None, audio_copi
     clips = []
     n_utts = 0
     for utt in Corpus(corpus_dir).utterances(split):
-        clip = clip_from_utterance(utt, level_norm=level_norm)
+        clip = clip_from_utterance(utt, front_end=front_end)
         if len(clip.tokens) == 0:
             continue
         clips.append(clip)
         for k in range(audio_copies):
             noisy = np.clip(np.round(augmenter(utt.audio, rng) * 32767.0), -32768, 32767).astype(np.int16)
-            copy = clip_from_utterance(utt, noisy, level_norm)
+            copy = clip_from_utterance(utt, noisy, front_end)
             copy.id = f"{utt.id}+aug{k}"
             clips.append(copy)
         n_utts += 1

@@ -237,6 +237,47 @@ class LevelNormaliser:
         return out
 
 
+@dataclass(frozen=True)
+class DereverbConfig:
+    """Causal late-reverberation suppression on the mel power (`Dereverberator`): a room's tail is predicted from
+    what the band held `delay_s` ago, decayed as a room of `rt60_s` decays, and taken off, so that a closure
+    after a vowel looks closed again (spectral subtraction after Lebart, Boucher and Denbigh 2001)."""
+
+    rt60_s: float = 0.4  # the room assumed: its tail falls 60 dB in this time
+    delay_s: float = 0.05  # where the late tail begins (early reflections are left alone: they carry no smear)
+    over_subtraction: float = 1.0  # scale of the predicted tail that is removed
+    floor_db: float = -15.0  # no band is taken down by more than this
+
+
+class Dereverberator:
+    """Tokens in, tokens out, in order, any chunking bit-identical (like `LevelNormaliser`). Works on each of the
+    token's two 10 ms mel frames: P_late[m] = P[m - d] exp(-2 delta d hop), delta = 3 ln 10 / RT60;
+    P'[m] = P[m] max(1 - beta P_late[m] / P[m], floor). The log floor stays where it was."""
+
+    def __init__(self, config: DereverbConfig = DereverbConfig()) -> None:
+        if not config.rt60_s > 0.0 or not config.delay_s > 0.0:
+            raise ValueError(f"dereverb needs rt60_s > 0 and delay_s > 0, got {config}")
+        self.config = config
+        hop_s = HOP / SAMPLE_RATE
+        self._delay = max(1, int(round(config.delay_s / hop_s)))
+        self._tail_gain = float(np.exp(-2.0 * 3.0 * np.log(10.0) / config.rt60_s * self._delay * hop_s))
+        self._min_gain = float(10.0 ** (config.floor_db / 10.0))
+        self.reset()
+
+    def reset(self) -> None:
+        self._past = np.zeros((self._delay, N_MELS))  # mel power of the last `delay` frames, oldest first
+
+    def push(self, tokens: np.ndarray) -> np.ndarray:
+        """[n, TOKEN_DIM] log-mel tokens -> the same shape with the predicted tail removed (float32)."""
+        tokens = np.asarray(tokens)
+        power = np.maximum(np.exp(tokens.astype(np.float64).reshape(-1, N_MELS)) - LOG_FLOOR, 0.0)
+        history = np.concatenate([self._past, power])
+        late = self.config.over_subtraction * self._tail_gain * history[:len(power)]
+        gain = np.maximum(1.0 - late / np.maximum(power, 1e-12), self._min_gain)
+        self._past = history[len(history) - self._delay:]
+        return np.log(power * gain + LOG_FLOOR).astype(np.float32).reshape(tokens.shape)
+
+
 def normalise_levels(tokens: np.ndarray, config: LevelNormConfig = LevelNormConfig()) -> np.ndarray:
     """Offline: a whole utterance's tokens through a fresh `LevelNormaliser`."""
     return LevelNormaliser(config).push(tokens)
@@ -257,7 +298,57 @@ def level_norm_config(model_config: dict) -> LevelNormConfig | None:
         floor_rise_db_per_s=float(model_config.get("level_norm_floor_rise_db_per_s", defaults.floor_rise_db_per_s)))
 
 
-def model_tokens(pcm: np.ndarray, level_norm: LevelNormConfig | None = None) -> np.ndarray:
-    """Offline: what a model's encoder reads, `audio_tokens` then the model's level normaliser (if any)."""
+def dereverb_config(model_config: dict) -> DereverbConfig | None:
+    """The dereverberator of a model's config: None where `dereverb` is off or missing."""
+    if not model_config.get("dereverb", False):
+        return None
+    defaults = DereverbConfig()
+    return DereverbConfig(
+        rt60_s=float(model_config.get("dereverb_rt60_s", defaults.rt60_s)),
+        delay_s=float(model_config.get("dereverb_delay_s", defaults.delay_s)),
+        over_subtraction=float(model_config.get("dereverb_over_subtraction", defaults.over_subtraction)),
+        floor_db=float(model_config.get("dereverb_floor_db", defaults.floor_db)))
+
+
+@dataclass(frozen=True)
+class FrontEnd:
+    """What stands between the log-mel tokens and a model's encoder, in this order: the dereverberator, then the
+    level normaliser (either may be absent). The dereverberator's gains are ratios of powers, so it is level
+    invariant and may run first."""
+
+    dereverb: DereverbConfig | None = None
+    level_norm: LevelNormConfig | None = None
+
+    def filters(self) -> "TokenFilters | None":
+        """A fresh stream's filter state; None where the model reads the raw log-mel."""
+        stages = ([Dereverberator(self.dereverb)] if self.dereverb is not None else []) + (
+            [LevelNormaliser(self.level_norm)] if self.level_norm is not None else [])
+        return TokenFilters(stages) if stages else None
+
+
+class TokenFilters:
+    """The stateful stages of a `FrontEnd`, pushed in order."""
+
+    def __init__(self, stages: list) -> None:
+        self.stages = stages
+
+    def reset(self) -> None:
+        for stage in self.stages:
+            stage.reset()
+
+    def push(self, tokens: np.ndarray) -> np.ndarray:
+        for stage in self.stages:
+            tokens = stage.push(tokens)
+        return tokens
+
+
+def front_end_config(model_config: dict) -> FrontEnd:
+    """The front end a model was trained with, from its config (config.json / ModelConfig.to_dict())."""
+    return FrontEnd(dereverb=dereverb_config(model_config), level_norm=level_norm_config(model_config))
+
+
+def model_tokens(pcm: np.ndarray, front_end: FrontEnd | None = None) -> np.ndarray:
+    """Offline: what a model's encoder reads, `audio_tokens` then the model's front-end filters (if any)."""
     tokens = audio_tokens(pcm)
-    return tokens if level_norm is None else normalise_levels(tokens, level_norm)
+    filters = front_end.filters() if front_end is not None else None
+    return tokens if filters is None else filters.push(tokens)

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from talkface_ros.face.arkit import FRAME_SIZE
 from talkface_ros.face.emotion import EMOTIONS
-from talkface_ros.model.features import TOKEN_DIM, level_norm_config, model_tokens
+from talkface_ros.model.features import TOKEN_DIM, front_end_config, model_tokens
 
 NEG_INF = -1e9
 
@@ -52,6 +52,12 @@ class ModelConfig:
     level_norm_max_gain_db: float = 45.0
     level_norm_gate_db: float = 0.0  # 0: no noise gate (features.LevelNormConfig.gate_db)
     level_norm_floor_rise_db_per_s: float = 2.0
+    # causal late-reverberation suppression of the tokens, before the level normaliser (features.Dereverberator)
+    dereverb: bool = False
+    dereverb_rt60_s: float = 0.4
+    dereverb_delay_s: float = 0.05
+    dereverb_over_subtraction: float = 1.0
+    dereverb_floor_db: float = -15.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -244,9 +250,9 @@ class FaceModel(nn.Module):
 
     @torch.no_grad()
     def encode_audio(self, pcm: np.ndarray) -> np.ndarray:
-        """int16 audio -> the encoding h [T, d], through this model's own front end (its level normaliser, if
-        its config names one, else the raw log-mel), offline."""
-        tokens = model_tokens(pcm, level_norm_config(self.cfg.to_dict()))
+        """int16 audio -> the encoding h [T, d], through this model's own front end (the dereverberator and level
+        normaliser its config names, else the raw log-mel), offline."""
+        tokens = model_tokens(pcm, front_end_config(self.cfg.to_dict()))
         return self.encoder(torch.from_numpy(tokens).float()[None])[0].numpy()
 
     def normalize(self, frames: torch.Tensor) -> torch.Tensor:

@@ -50,8 +50,8 @@ def animate(streamer: "FaceStreamer", pcm: np.ndarray) -> np.ndarray:
         out, h_all = encode_and_denoise_pipelined(streamer, samples, n_tokens, noise, n_frames)
     else:
         tokens = audio_tokens(samples)
-        if streamer.state.normaliser is not None:
-            tokens = streamer.state.normaliser.push(tokens)
+        if streamer.state.filters is not None:
+            tokens = streamer.state.filters.push(tokens)
         padded = np.full((1, n_windows * streamer.window, TOKEN_DIM), SILENT_TOKEN, dtype=np.float32)
         padded[0, :n_tokens] = tokens
         h_all = streamer.backend.encode_all(padded)[0]
@@ -98,9 +98,9 @@ def encode_and_denoise_pipelined(streamer: "FaceStreamer", samples: np.ndarray, 
 
     def encode(a: int, b: int) -> None:  # chunks run one after the other on the worker (one thread)
         t1 = min(b * W, n_tokens)
-        if t1 > a * W:  # in order, so the level normaliser carries its state from chunk to chunk
+        if t1 > a * W:  # in order, so the token filters carry their state from chunk to chunk
             piece = tokens_between(context, a * W, t1)
-            tokens[0, a * W:t1] = piece if streamer.state.normaliser is None else streamer.state.normaliser.push(piece)
+            tokens[0, a * W:t1] = piece if streamer.state.filters is None else streamer.state.filters.push(piece)
         h, state[0] = streamer.backend.encode_chunk(tokens[:, a * W:b * W], state[0])
         h_all[a * W:b * W] = h[0]
 

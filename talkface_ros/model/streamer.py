@@ -18,8 +18,8 @@ from talkface_ros.face.arkit import FRAME_SIZE, sanitize_frames
 from talkface_ros.face.emotion import EMOTION_INDEX, EMOTIONS
 from talkface_ros.model.backends import BACKENDS, NEG_INF, make_backend
 from talkface_ros.model.files import CONFIG, ModelFileError, read_json
-from talkface_ros.model.features import (SAMPLE_RATE, SAMPLES_PER_FRAME, LevelNormaliser, StreamingTokens,
-                                         level_norm_config)
+from talkface_ros.model.features import (SAMPLE_RATE, SAMPLES_PER_FRAME, StreamingTokens, TokenFilters,
+                                         front_end_config)
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class StreamState:
     """Everything one stream has heard and generated: FaceStreamer.reset() starts a new one."""
 
     tokens: StreamingTokens                # the streaming front end (log-mel tokens)
-    normaliser: LevelNormaliser | None     # the causal level normaliser, for models trained with it
+    filters: TokenFilters | None           # the causal token filters (dereverb, level), for models trained with them
     k_cache: np.ndarray                    # the encoder's attention keys/values over its window
     v_cache: np.ndarray
     history: np.ndarray                    # the last frames, fed back to the denoiser [1, history, 55]
@@ -68,7 +68,7 @@ class StreamState:
     def new(cls, streamer: "FaceStreamer") -> "StreamState":
         return cls(
             tokens=StreamingTokens(),
-            normaliser=LevelNormaliser(streamer.level_norm) if streamer.level_norm is not None else None,
+            filters=streamer.front_end.filters(),
             k_cache=np.zeros(streamer.cache_shape, dtype=np.float32),
             v_cache=np.zeros(streamer.cache_shape, dtype=np.float32),
             history=np.zeros((1, streamer.history_len, FRAME_SIZE), dtype=np.float32),
@@ -102,7 +102,7 @@ class FaceStreamer:
                             int(config["d_model"]) // int(config["n_head"]))
         self.threads = int(threads)
         self.residual = bool(config.get("residual_student", False))
-        self.level_norm = level_norm_config(config)  # None: the model reads the raw log-mel (models before it)
+        self.front_end = front_end_config(config)  # no filters: the model reads the raw log-mel (models before them)
         self.backend = make_backend(backend, directory, threads, config)
         self._emotion = emotion_vector("neutral", 1.0)
         self._lookahead_arr = np.array([self.lookahead], dtype=np.int64)
@@ -184,8 +184,8 @@ class FaceStreamer:
         self.state.samples_in += len(pcm)
         frames = []
         tokens = self.state.tokens.push(pcm)
-        if self.state.normaliser is not None:
-            tokens = self.state.normaliser.push(tokens)
+        if self.state.filters is not None:
+            tokens = self.state.filters.push(tokens)
         for token in tokens:
             frame = self.step_token(token)
             if frame is not None:

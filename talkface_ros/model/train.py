@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from talkface_ros.face.arkit import INDEX
 from talkface_ros.model.checkpoint import CARD, CONFIG, load_checkpoint, read_json, save_checkpoint
-from talkface_ros.model.features import level_norm_config
+from talkface_ros.model.features import front_end_config
 from talkface_ros.model.data import Batch, feature_stats, load_clips, sample_batch, spectral_jitter
 from talkface_ros.model.diffusion import ddim_sample, student_x0, v_loss
 from talkface_ros.model.network import Denoiser, FaceModel, ModelConfig
@@ -272,7 +272,7 @@ def training_clips(corpus: str, limit: int | None, copies: int, seed: int, augme
         log.info("room augmentation: %d rooms, %d talkers (%.0f s)", len(augmenter.rirs), len(augmenter.talkers),
                  time.time() - t0)
     return load_clips(corpus, "train", limit, copies, np.random.default_rng([seed, 7]),
-                      level_norm_config(model_config), augmenter)
+                      front_end_config(model_config), augmenter)
 
 
 def train(corpus: str, out: str, tcfg: TrainConfig, mcfg: ModelConfig, resume: bool = True,
@@ -281,7 +281,7 @@ def train(corpus: str, out: str, tcfg: TrainConfig, mcfg: ModelConfig, resume: b
     torch.manual_seed(tcfg.seed)
     out_dir = Path(out)
     clips = training_clips(corpus, limit, tcfg.audio_copies, tcfg.seed, tcfg.augment, mcfg.to_dict())
-    val = load_clips(corpus, "val", limit, level_norm=level_norm_config(mcfg.to_dict())) or clips[:8]
+    val = load_clips(corpus, "val", limit, front_end=front_end_config(mcfg.to_dict())) or clips[:8]
     if not clips:
         raise ValueError(f"no training utterances in {corpus}")
     start_step, extra, card = 0, {}, {}
