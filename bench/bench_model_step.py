@@ -14,15 +14,15 @@ import numpy as np
 
 
 def step_timings(streamer, frames: int, rng: np.random.Generator) -> np.ndarray:
-    """Microseconds per frame: the model's level normaliser on the token (if it has one) + the step."""
+    """Microseconds per frame: the model's token filters (dereverb, level normaliser: those it has) + the step."""
     tokens = rng.standard_normal((frames + 200, 160)).astype(np.float32) - 6.0
-    normaliser = getattr(getattr(streamer, "state", None), "normaliser", None)
+    filters = getattr(getattr(streamer, "state", None), "filters", None)
     for t in tokens[:200]:  # fill the KV window (steady state)
-        streamer.step_token(t if normaliser is None else normaliser.push(t[None])[0])
+        streamer.step_token(t if filters is None else filters.push(t[None])[0])
     out = np.empty(frames)
     for i, t in enumerate(tokens[200:]):
         t0 = time.perf_counter_ns()
-        streamer.step_token(t if normaliser is None else normaliser.push(t[None])[0])
+        streamer.step_token(t if filters is None else filters.push(t[None])[0])
         out[i] = (time.perf_counter_ns() - t0) / 1000.0
     return out
 
