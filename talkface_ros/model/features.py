@@ -7,7 +7,7 @@ face frame t's interval [320 t, 320 (t + 1)).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -283,31 +283,25 @@ def normalise_levels(tokens: np.ndarray, config: LevelNormConfig = LevelNormConf
     return LevelNormaliser(config).push(tokens)
 
 
-def level_norm_config(model_config: dict) -> LevelNormConfig | None:
-    """The normaliser of a model's config (config.json / ModelConfig.to_dict()): None where `level_norm` is off or
-    missing (models from before it see the raw log-mel)."""
-    if not model_config.get("level_norm", False):
+def _switched_config(model_config: dict, switch: str, cls):
+    """`cls` read from a model's config (config.json / ModelConfig.to_dict()): each field from the key
+    `<switch>_<field>` (missing keys keep the default); None where `switch` is off or missing."""
+    if not model_config.get(switch, False):
         return None
-    defaults = LevelNormConfig()
-    return LevelNormConfig(
-        reference=float(model_config.get("level_norm_reference", defaults.reference)),
-        attack=float(model_config.get("level_norm_attack", defaults.attack)),
-        release_db_per_s=float(model_config.get("level_norm_release_db_per_s", defaults.release_db_per_s)),
-        max_gain_db=float(model_config.get("level_norm_max_gain_db", defaults.max_gain_db)),
-        gate_db=float(model_config.get("level_norm_gate_db", defaults.gate_db)),
-        floor_rise_db_per_s=float(model_config.get("level_norm_floor_rise_db_per_s", defaults.floor_rise_db_per_s)))
+    defaults = cls()
+    return cls(**{f.name: float(model_config.get(f"{switch}_{f.name}", getattr(defaults, f.name)))
+                  for f in fields(cls)})
+
+
+def level_norm_config(model_config: dict) -> LevelNormConfig | None:
+    """The normaliser of a model's config: None where `level_norm` is off or missing (models from before it see
+    the raw log-mel)."""
+    return _switched_config(model_config, "level_norm", LevelNormConfig)
 
 
 def dereverb_config(model_config: dict) -> DereverbConfig | None:
     """The dereverberator of a model's config: None where `dereverb` is off or missing."""
-    if not model_config.get("dereverb", False):
-        return None
-    defaults = DereverbConfig()
-    return DereverbConfig(
-        rt60_s=float(model_config.get("dereverb_rt60_s", defaults.rt60_s)),
-        delay_s=float(model_config.get("dereverb_delay_s", defaults.delay_s)),
-        over_subtraction=float(model_config.get("dereverb_over_subtraction", defaults.over_subtraction)),
-        floor_db=float(model_config.get("dereverb_floor_db", defaults.floor_db)))
+    return _switched_config(model_config, "dereverb", DereverbConfig)
 
 
 @dataclass(frozen=True)
